@@ -1,0 +1,397 @@
+"""Deterministic generation of a workspace: admins, teams, tags, segments, data attributes, companies,
+contacts (with notes and social profiles) and conversations (with parts).
+
+Record shapes follow the Intercom 2.14 OpenAPI component schemas. Everything is drawn from one
+`random.Random(seed)` in a fixed order, so the same seed, sizes and clock give the same workspace.
+Values are picked from small pools with `rng.random()` (fast, and stable across Python versions).
+"""
+import random
+
+DAY = 86400
+
+FIRST = ["Ada", "Liam", "Zoë", "Noah", "Maya", "Łukasz", "Chloé", "Omar", "Aiko", "José", "Priya", "Søren",
+         "Fatima", "Ivan", "Grace", "Mateo", "Nia", "Hugo", "Elif", "Kwame", "Sara", "Tomás", "Mei", "Ciaran"]
+LAST = ["Lovelace", "Murphy", "Okafor", "García", "Nakamura", "Kowalski", "Dubois", "Haddad", "Schmidt",
+        "Rossi", "Patel", "Lindqvist", "O'Brien", "Novak", "Silva", "Kim", "Müller", "Ncube", "Lee", "Byrne"]
+DOMAINS = ["example.com", "example.org", "mail.example.net", "acme.test", "globex.test", "initech.test"]
+LOCATIONS = [
+    ("Ireland", "Dublin", "Dublin", "IRL", "EU"), ("United States", "California", "San Francisco", "USA", "NA"),
+    ("United States", "New York", "New York", "USA", "NA"), ("Germany", "Bavaria", "München", "DEU", "EU"),
+    ("Brazil", "São Paulo", "São Paulo", "BRA", "SA"), ("Japan", "Tokyo", "東京", "JPN", "AS"),
+    ("Poland", "Lesser Poland", "Kraków", "POL", "EU"), ("Switzerland", "Zürich", "Zürich", "CHE", "EU"),
+    ("India", "Karnataka", "Bengaluru", "IND", "AS"), ("Nigeria", "Lagos", "Lagos", "NGA", "AF"),
+    ("Australia", "New South Wales", "Sydney", "AUS", "OC"), ("Canada", "Québec", "Montréal", "CAN", "NA"),
+    (None, None, None, None, None)]
+BROWSERS = [("Chrome", "124.0.6367.91"), ("Firefox", "125.0"), ("Safari", "17.4"), ("Edge", "124.0.2478.67")]
+OSES = ["Mac OS X", "Windows 10", "Linux", "iOS 17.4", "Android 14"]
+LANGS = ["en", "en-US", "fr-FR", "de-DE", "pt-BR", "ja", "pl"]
+SOCIAL = [("Twitter", "http://twitter.com/{h}"), ("Facebook", "https://www.facebook.com/{h}"),
+          ("LinkedIn", "https://www.linkedin.com/in/{h}"), ("GitHub", "https://github.com/{h}")]
+TAG_NAMES = ["VIP", "Beta tester", "Churn risk", "Enterprise", "Newsletter", "Onboarding", "Partner",
+             "Trial", "Upsell", "Feedback", "Bug reporter", "Champion", "Do not contact", "Hot lead",
+             "Cold lead", "Webinar 2024", "Conference", "Annual plan", "Monthly plan", "API user",
+             "Mobile user", "Power user", "Support priority", "Renewal Q1", "Renewal Q2", "Renewal Q3",
+             "Renewal Q4", "EMEA", "APAC", "AMER", "Légal", "café ☕", "tag with spaces", "tag.with.dots",
+             "tag-with-dashes", "42 answers", "$pecial", "Survey", "Referral", "Event"]
+INDUSTRIES = ["Software", "Retail", "Healthcare", "Finance", "Education", "Logistics", "Media", None]
+CO_WORDS = ["Blue", "Sun", "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Tyrell", "Cyberdyne",
+            "Soylent", "Hooli", "Pied", "Piper", "Vandelay", "Nordic", "Atlas", "Zephyr"]
+CO_SUFFIX = ["Ltd", "Inc.", "GmbH", "S.A.", "LLC", "Labs", "& Co", "Group"]
+PLANS = [None, ("269315", "Free"), ("269316", "Pro"), ("269317", "Enterprise")]
+PHRASES = ["I need help with <a href=\"https://example.com/billing\">billing</a>.",
+           "How do I export my data?", "The app crashes when I open <b>settings</b>.",
+           "Thanks, that fixed it!", "Can I upgrade to the <i>Pro</i> plan?", "Is there an API for this?",
+           "Please reset my password.", "Our invoice looks wrong &amp; duplicated.",
+           "Great product 🎉", "We would like a demo for our team."]
+
+# Custom attributes with awkward names and every value type; (name, data_type, archived).
+CONTACT_CUSTOM = [("paid_subscriber", "boolean", False), ("monthly_spend", "float", False),
+                  ("team_mates", "integer", False), ("plan tier", "string", False),
+                  ("account.level", "string", False), ("seats-used", "integer", False),
+                  ("café_rating", "float", False), ("2fa_enabled", "boolean", False), ("$ltv", "float", False),
+                  ("nullable_note", "string", False), ("trial_ends_at", "date", False),
+                  ("last_order_at", "date", False), ("legacy_score", "integer", True),
+                  ("old plan", "string", True)]
+COMPANY_CUSTOM = [("ARR (USD)", "float", False), ("region.code", "string", False),
+                  ("is-enterprise", "boolean", False), ("Ünïcode name", "string", False),
+                  ("1st_contract_at", "date", False), ("$churn_risk", "float", False),
+                  ("nps", "integer", False), ("legacy_tier", "string", True)]
+
+CONTACT_STANDARD = [
+    ("name", "Name", "string"), ("email", "Email", "string"), ("phone", "Phone", "string"),
+    ("external_id", "User ID", "string"), ("role", "Role", "string"), ("email_domain", "Email domain", "string"),
+    ("created_at", "Created at", "date"), ("signed_up_at", "Signed up", "date"),
+    ("updated_at", "Updated at", "date"), ("last_seen_at", "Last seen", "date"),
+    ("last_contacted_at", "Last contacted", "date"), ("last_replied_at", "Last heard from", "date"),
+    ("last_email_opened_at", "Last opened email", "date"), ("last_email_clicked_at", "Last clicked on link in email", "date"),
+    ("owner_id", "Owner", "integer"), ("unsubscribed_from_emails", "Unsubscribed from emails", "boolean"),
+    ("marked_email_as_spam", "Marked email as spam", "boolean"), ("has_hard_bounced", "Has hard bounced", "boolean"),
+    ("language_override", "Language override", "string"), ("browser", "Browser", "string"),
+    ("browser_language", "Browser language", "string"), ("os", "OS", "string"),
+    ("location.city", "City", "string"), ("location.region", "Region", "string"),
+    ("location.country", "Country", "string")]
+COMPANY_STANDARD = [
+    ("name", "Company name", "string"), ("company_id", "Company ID", "string"),
+    ("last_request_at", "Company last seen", "date"), ("remote_created_at", "Company created at", "date"),
+    ("user_count", "People", "integer"), ("session_count", "Company web sessions", "integer"),
+    ("plan.name", "Plan", "string"), ("monthly_spend", "Monthly Spend", "float"), ("size", "Company size", "integer"),
+    ("industry", "Company industry", "string"), ("website", "Company website", "string"), ("id", "ID", "string"),
+    ("created_at", "Created at", "date"), ("updated_at", "Updated at", "date"), ("plan.id", "Plan ID", "string"),
+    ("app_id", "App ID", "string")]
+
+
+def pick(rng, seq):
+    return seq[int(rng.random() * len(seq))]
+
+
+def object_id(ts, salt, counter):
+    """Mongo-style id: creation second, a per-kind salt, a counter; so ids sort by creation time."""
+    return "%08x%010x%06x" % (ts, salt, counter & 0xFFFFFF)
+
+
+class Generator:
+    """Builds raw records. `lo`/`hi` bound every timestamp: [clock - 365 days, clock - 10 minutes]."""
+
+    def __init__(self, seed, clock):
+        self.rng = random.Random(seed)
+        self.clock = clock
+        self.lo, self.hi = clock - 365 * DAY, clock - 600
+        r = random.Random(seed * 7919 + 1)
+        self.app_id = "".join(pick(r, "abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
+        self.salts = {k: int(r.random() * 2 ** 40) for k in ("contact", "company", "segment")}
+        self.counters = {"contact": 0, "company": 0, "segment": 0, "note": 1000, "part": 10000000,
+                         "conversation": 200000000, "tag": 7000000}
+
+    def next_id(self, kind, ts=None):
+        self.counters[kind] += 1
+        n = self.counters[kind]
+        return object_id(ts, self.salts[kind], n) if kind in self.salts else str(n)
+
+    def ts(self, a=None, b=None):
+        a = self.lo if a is None else a
+        b = self.hi if b is None else b
+        return a + int(self.rng.random() * max(0, b - a))
+
+    # ---- small reference data -------------------------------------------------------------------------
+    def admins(self, n=8):
+        out = []
+        for i in range(n):
+            first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
+            out.append({"type": "admin", "id": str(991267460 + i * 3), "name": "%s %s" % (first, last),
+                        "email": "%s.%s@%s" % (first.lower(), i, "support.example.com"),
+                        "job_title": pick(self.rng, ["Support Engineer", "Success Manager", "Sales", "Founder"]),
+                        "away_mode_enabled": i == 3, "away_mode_reassign": i == 3,
+                        "away_status_reason_id": 12345 if i == 3 else None, "has_inbox_seat": i != 5,
+                        "team_ids": [], "avatar": None if i % 3 == 0 else "https://static.example.com/avatars/%d.png" % i,
+                        "team_priority_level": {"primary_team_ids": None, "secondary_team_ids": None}})
+        return out
+
+    def teams(self, admins, n=3):
+        names = ["Support", "Sales", "Success ✓", "Billing"]
+        out = []
+        for i in range(n):
+            members = [int(a["id"]) for j, a in enumerate(admins) if j % n == i]
+            tid = str(5017691 + i)
+            for a in admins:
+                if int(a["id"]) in members:
+                    a["team_ids"].append(int(tid))
+                    a["team_priority_level"]["primary_team_ids"] = [int(tid)]
+            out.append({"type": "team", "id": tid, "name": names[i % len(names)], "admin_ids": members,
+                        "admin_priority_level": {"primary_admin_ids": members[:1] or None,
+                                                 "secondary_admin_ids": members[1:] or None},
+                        "assignment_limit": 10 if i == 1 else None,
+                        "distribution_method": "load_balanced" if i == 1 else "round_robin"})
+        return out
+
+    def tags(self):
+        return [{"type": "tag", "id": self.next_id("tag"), "name": name} for name in TAG_NAMES]
+
+    def data_attributes(self, admins):
+        out, next_id = [], 12870
+        for model, standard, custom in (("contact", CONTACT_STANDARD, CONTACT_CUSTOM),
+                                        ("company", COMPANY_STANDARD, COMPANY_CUSTOM)):
+            for full, label, dtype in standard:
+                out.append({"type": "data_attribute", "name": full.split(".")[-1], "full_name": full,
+                            "label": label, "description": "The %s of the %s" % (label.lower(), model),
+                            "data_type": dtype, "api_writable": full not in ("id", "created_at", "app_id"),
+                            "ui_writable": False, "messenger_writable": True, "custom": False,
+                            "archived": False, "model": model})
+            for name, dtype, archived in custom:
+                next_id += 1
+                made = self.ts()
+                rec = {"type": "data_attribute", "id": next_id, "model": model, "name": name,
+                       "full_name": "custom_attributes." + name, "label": name,
+                       "description": "Custom %s attribute %s" % (dtype, name), "data_type": dtype,
+                       "api_writable": True, "messenger_writable": False, "ui_writable": True, "custom": True,
+                       "archived": archived, "created_at": made, "updated_at": self.ts(made),
+                       "admin_id": pick(self.rng, admins)["id"]}
+                if name == "plan tier":
+                    rec["options"] = ["free", "pro", "enterprise"]
+                out.append(rec)
+        return out
+
+    def segment(self, name, person_type):
+        made = self.ts()
+        rec = {"type": "segment", "id": self.next_id("segment", made), "name": name, "created_at": made,
+               "updated_at": self.ts(made)}
+        if person_type:
+            rec["person_type"] = person_type
+        return rec
+
+    # ---- companies ------------------------------------------------------------------------------------
+    def company(self, tags, created=None):
+        rng = self.rng
+        made = created if created is not None else self.ts(self.lo, self.hi - DAY)
+        cid = self.next_id("company", made)
+        n = self.counters["company"]
+        name = "%s %s %s" % (pick(rng, CO_WORDS), pick(rng, CO_WORDS), pick(rng, CO_SUFFIX))
+        plan = pick(rng, PLANS)
+        ctags = [t for t in tags if rng.random() < 0.06][:4]
+        return {
+            "type": "company", "id": cid, "name": name, "app_id": self.app_id,
+            "plan": {"type": "plan", "id": plan[0], "name": plan[1]} if plan else {},
+            "company_id": "cmp-%05d" % n, "remote_created_at": self.ts(self.lo, made), "created_at": made,
+            "updated_at": made if created is not None else self.ts(made), "last_request_at": self.ts(made),
+            "size": int(rng.random() * 2000), "website": "https://www.%s.example.com" % name.split()[0].lower(),
+            "industry": pick(rng, INDUSTRIES), "monthly_spend": int(rng.random() * 5000),
+            "session_count": int(rng.random() * 900), "user_count": 0,
+            "custom_attributes": self.custom(COMPANY_CUSTOM, made),
+            "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": t["id"], "name": t["name"]} for t in ctags]},
+            "segments": {"type": "segment.list", "segments": []}}
+
+    def custom(self, spec, made):
+        rng, out = self.rng, {}
+        for name, dtype, archived in spec:
+            if archived:
+                continue
+            r = rng.random()
+            if name in ("nullable_note", "nps") and r < 0.6:
+                out[name] = None
+            elif dtype == "boolean":
+                out[name] = r < 0.4
+            elif dtype == "integer":
+                out[name] = int(r * 50)
+            elif dtype == "float":
+                out[name] = round(r * 1000, 2)
+            elif dtype == "date":
+                out[name] = None if r < 0.2 else self.ts(made)
+            elif name == "plan tier":
+                out[name] = ("free", "pro", "enterprise")[int(r * 3)]
+            else:
+                out[name] = "value %d ✓" % int(r * 100)
+        return out
+
+    # ---- contacts -------------------------------------------------------------------------------------
+    def contact(self, role, admins, created=None):
+        """A contact dict without its tags/notes/companies lists (the workspace attaches those)."""
+        rng = self.rng
+        made = created if created is not None else self.ts(self.lo, self.hi - DAY)
+        cid = self.next_id("contact", made)
+        n = self.counters["contact"]
+        updated = made if created is not None else self.ts(made)
+        first, last = pick(rng, FIRST), pick(rng, LAST)
+        user = role == "user"
+        handle = "%s%s%d" % (first.lower()[:3], last.lower()[:3], n)
+        email = "%s.%s%d@%s" % (first.lower(), last.lower().replace("'", ""), n, pick(rng, DOMAINS))
+        loc = pick(rng, LOCATIONS)
+        browser = pick(rng, BROWSERS) if rng.random() < 0.8 else (None, None)
+        seen = self.ts(made, updated) if rng.random() < 0.85 else None
+        mobile = rng.random()
+        profiles = [{"type": "social_profile", "name": s[0], "url": s[1].format(h=handle)}
+                    for s in SOCIAL[:(0, 0, 1, 1, 2, 3)[int(rng.random() * 6)]]]
+        r = rng.random
+        return {
+            "type": "contact", "id": cid, "workspace_id": self.app_id,
+            "external_id": ("u-%06d" % n) if user else None, "role": role, "email": email,
+            "email_domain": email.split("@")[1], "phone": "+1555%07d" % n if r() < 0.5 else None,
+            "name": "%s %s" % (first, last) if user or r() < 0.7 else None,
+            "owner_id": int(pick(rng, admins)["id"]) if r() < 0.3 else None,
+            "has_hard_bounced": r() < 0.03, "marked_email_as_spam": r() < 0.02,
+            "unsubscribed_from_emails": r() < 0.1, "created_at": made, "updated_at": updated,
+            "signed_up_at": self.ts(self.lo, made) if user else None, "last_seen_at": seen,
+            "last_replied_at": self.ts(made, updated) if r() < 0.4 else None,
+            "last_contacted_at": self.ts(made, updated) if r() < 0.5 else None,
+            "last_email_opened_at": self.ts(made, updated) if r() < 0.3 else None,
+            "last_email_clicked_at": self.ts(made, updated) if r() < 0.15 else None,
+            "language_override": pick(rng, LANGS) if r() < 0.1 else None,
+            "browser": browser[0], "browser_version": browser[1],
+            "browser_language": pick(rng, LANGS) if browser[0] else None,
+            "os": pick(rng, OSES) if browser[0] else None,
+            "android_app_name": "Example App" if mobile < 0.1 else None,
+            "android_app_version": "5.2.1" if mobile < 0.1 else None,
+            "android_device": "Pixel 8" if mobile < 0.1 else None,
+            "android_os_version": "14" if mobile < 0.1 else None,
+            "android_sdk_version": "34" if mobile < 0.1 else None,
+            "android_last_seen_at": seen if mobile < 0.1 else None,
+            "ios_app_name": "Example App" if 0.1 <= mobile < 0.2 else None,
+            "ios_app_version": "5.2.0" if 0.1 <= mobile < 0.2 else None,
+            "ios_device": "iPhone 15" if 0.1 <= mobile < 0.2 else None,
+            "ios_os_version": "17.4.1" if 0.1 <= mobile < 0.2 else None,
+            "ios_sdk_version": "17.2.0" if 0.1 <= mobile < 0.2 else None,
+            "ios_last_seen_at": seen if 0.1 <= mobile < 0.2 else None,
+            "custom_attributes": self.custom(CONTACT_CUSTOM, made),
+            "avatar": {"type": "avatar", "image_url": "https://static.example.com/faces/%d.jpg" % n}
+            if r() < 0.4 else None,
+            "location": {"type": "location", "country": loc[0], "region": loc[1], "city": loc[2],
+                         "country_code": loc[3], "continent_code": loc[4]},
+            "social_profiles": {"type": "list", "data": profiles}}
+
+    def note(self, contact, admins, at):
+        admin = pick(self.rng, admins)
+        return {"type": "note", "id": self.next_id("note"), "created_at": at,
+                "contact": {"type": "contact", "id": contact["id"]},
+                "author": {k: admin[k] for k in ("type", "id", "name", "email", "away_mode_enabled",
+                                                  "away_mode_reassign")},
+                "body": "<p>%s</p>" % pick(self.rng, PHRASES)}
+
+    # ---- conversations --------------------------------------------------------------------------------
+    def conversation(self, people, admins, teams, tags, n_parts, created=None):
+        """Returns (conversation list item, parts oldest first)."""
+        rng = self.rng
+        made = created if created is not None else self.ts(self.lo, self.hi - 3600)
+        cid = self.next_id("conversation")
+        who = [pick(rng, people)] + ([pick(rng, people)] if rng.random() < 0.05 else [])
+        admin = pick(rng, admins)
+        team = pick(rng, teams) if teams else None
+        inbound = rng.random() < 0.75
+        author = self.person_author(who[0]) if inbound else self.admin_author(admin)
+        parts, at = [], made
+        end = self.hi if created is None else made
+        step = max(1, (end - made) // (n_parts + 1))
+        for i in range(n_parts):
+            at = min(end, at + 1 + int(rng.random() * step))
+            parts.append(self.part(who[0], admin, i, at))
+        state = "open" if created is not None else pick(rng, ["open", "closed", "closed", "snoozed"])
+        updated = parts[-1]["created_at"] if parts else made
+        last_user = next((p["created_at"] for p in reversed(parts) if p["author"]["type"] != "admin"), None)
+        ctags = [t for t in tags if rng.random() < 0.04][:3]
+        rated = state == "closed" and rng.random() < 0.3
+        conv = {
+            "type": "conversation", "id": cid,
+            "title": None if rng.random() < 0.6 else pick(rng, ["Billing question", "Bug report", "Demo request"]),
+            "created_at": made, "updated_at": updated,
+            "waiting_since": last_user if state == "open" else None,
+            "snoozed_until": min(self.hi, updated + DAY) if state == "snoozed" else None,
+            "open": state != "closed", "state": state, "read": rng.random() < 0.7,
+            "priority": "priority" if rng.random() < 0.1 else "not_priority",
+            "admin_assignee_id": int(admin["id"]) if rng.random() < 0.8 else None,
+            "team_assignee_id": int(team["id"]) if team and rng.random() < 0.6 else None,
+            "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": t["id"], "name": t["name"],
+                                                   "applied_at": updated, "applied_by": {"type": "admin", "id": admin["id"]}}
+                                                  for t in ctags]},
+            "conversation_rating": {"rating": 1 + int(rng.random() * 5), "remark": "", "created_at": updated,
+                                    "updated_at": updated, "contact": self.contact_ref(who[0]),
+                                    "teammate": {"type": "admin", "id": admin["id"]}} if rated else None,
+            "source": {"type": "conversation" if inbound else "email", "id": str(403918000 + int(cid) % 100000),
+                       "delivered_as": "customer_initiated" if inbound else "admin_initiated",
+                       "subject": "" if inbound else "Checking in", "body": "<p>%s</p>" % pick(rng, PHRASES),
+                       "author": author, "attachments": [], "url": None, "redacted": False},
+            "contacts": {"type": "contact.list", "contacts": [self.contact_ref(c) for c in who]},
+            "teammates": {"type": "admin.list", "teammates": [{"type": "admin", "id": admin["id"]}]},
+            "custom_attributes": {"Issue type": pick(rng, ["bug", "question", "billing"]),
+                                  "escalated": rng.random() < 0.1},
+            "first_contact_reply": {"created_at": made, "type": "conversation", "url": None} if inbound else None,
+            "sla_applied": {"type": "conversation_sla_summary", "sla_name": "Standard",
+                            "sla_status": pick(rng, ["hit", "missed"])} if rng.random() < 0.2 else None,
+            "statistics": self.statistics(made, parts, state),
+            "linked_objects": {"type": "list", "total_count": 0, "has_more": False, "data": []},
+            "ai_agent_participated": False, "ai_agent": None}
+        return conv, parts
+
+    def statistics(self, made, parts, state):
+        admin_parts = [p["created_at"] for p in parts if p["author"]["type"] == "admin"]
+        user_parts = [p["created_at"] for p in parts if p["author"]["type"] != "admin"]
+        closes = [p["created_at"] for p in parts if p["part_type"] == "close"]
+        return {"type": "conversation_statistics",
+                "time_to_assignment": 0, "time_to_admin_reply": admin_parts[0] - made if admin_parts else None,
+                "time_to_first_close": closes[0] - made if closes else None,
+                "time_to_last_close": closes[-1] - made if closes else None,
+                "median_time_to_reply": admin_parts[0] - made if admin_parts else None,
+                "first_contact_reply_at": user_parts[0] if user_parts else None,
+                "first_assignment_at": made, "first_admin_reply_at": admin_parts[0] if admin_parts else None,
+                "first_close_at": closes[0] if closes else None, "last_assignment_at": made,
+                "last_assignment_admin_reply_at": admin_parts[-1] if admin_parts else None,
+                "last_contact_reply_at": user_parts[-1] if user_parts else None,
+                "last_admin_reply_at": admin_parts[-1] if admin_parts else None,
+                "last_close_at": closes[-1] if closes else None, "last_closed_by_id": None,
+                "count_reopens": 0, "count_assignments": 1, "count_conversation_parts": len(parts),
+                "assigned_team_first_response_time": [], "assigned_team_first_response_time_in_office_hours": [],
+                "handling_time": None, "adjusted_handling_time": None}
+
+    def part(self, person, admin, i, at):
+        rng = self.rng
+        r = rng.random()
+        if r < 0.45:
+            kind, author = "comment", self.person_author(person)
+        elif r < 0.75:
+            kind, author = "comment", self.admin_author(admin)
+        elif r < 0.85:
+            kind, author = "note", self.admin_author(admin)
+        else:
+            kind, author = pick(rng, ["assignment", "open", "close", "snoozed"]), self.admin_author(admin)
+        has_body = kind in ("comment", "note")
+        return {"type": "conversation_part", "id": self.next_id("part"), "part_type": kind,
+                "body": "<p>%s</p>" % pick(rng, PHRASES) if has_body else None,
+                "created_at": at, "updated_at": at, "notified_at": at,
+                "assigned_to": {"type": "admin", "id": admin["id"]} if kind == "assignment" else None,
+                "author": author,
+                "attachments": [{"type": "upload", "name": "screenshot.png",
+                                 "url": "https://files.example.com/%d.png" % i, "content_type": "image/png",
+                                 "filesize": 20480, "width": 640, "height": 480}] if has_body and r < 0.03 else [],
+                "external_id": None, "redacted": False, "email_message_metadata": None, "metadata": None,
+                "state": "closed" if kind == "close" else ("snoozed" if kind == "snoozed" else "open"),
+                "tags": [], "event_details": None, "app_package_code": None}
+
+    @staticmethod
+    def person_author(c):
+        return {"type": "user" if c["role"] == "user" else "lead", "id": c["id"], "name": c["name"],
+                "email": c["email"], "from_ai_agent": False, "is_ai_answer": False}
+
+    @staticmethod
+    def admin_author(a):
+        return {"type": "admin", "id": a["id"], "name": a["name"], "email": a["email"],
+                "from_ai_agent": False, "is_ai_answer": False}
+
+    @staticmethod
+    def contact_ref(c):
+        return {"type": "contact", "id": c["id"], "external_id": c["external_id"]}

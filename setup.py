@@ -1,0 +1,24 @@
+from setuptools import setup
+
+setup(
+    name="tap-intercom",
+    version="0.1.0",
+    description="Singer tap for Intercom: users, leads, companies, conversations and every part of them",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.9",
+    # The top-level schemas/ folder ships inside the package as tap_intercom/schemas.
+    packages=["tap_intercom", "tap_intercom.schemas"],
+    package_dir={"tap_intercom.schemas": "schemas"},
+    package_data={"tap_intercom.schemas": ["*.json"]},
+    install_requires=[
+        "singer-python==6.*",
+        "requests>=2.28,<3",
+        "backoff>=2.2,<3",
+        "pendulum>=2.1,<4",
+        "jsonschema>=2.6",
+    ],
+    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    entry_points={"console_scripts": ["tap-intercom=tap_intercom:main"]},
+)

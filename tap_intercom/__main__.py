@@ -1,0 +1,5 @@
+import sys
+
+from tap_intercom.cli import main
+
+sys.exit(main())

@@ -1,0 +1,111 @@
+"""Discovery (the catalog of streams, schemas and metadata) and reading a user's catalog back."""
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tap_intercom.errors import ConfigError
+from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
+
+
+# Installed, the top-level schemas/ folder ships as tap_intercom/schemas; in a source checkout it sits beside.
+_HERE = Path(__file__).resolve().parent
+SCHEMA_DIR = next((path for path in (_HERE / "schemas", _HERE.parent / "schemas") if path.is_dir()), _HERE)
+
+
+def load_schema(name):
+    return json.loads((SCHEMA_DIR / f"{name}.json").read_text("utf-8"))
+
+
+def _metadata(stream, schema):
+    automatic = set(stream.key) | ({stream.replication_key} if stream.replication_key else set())
+    top = {
+        "table-key-properties": list(stream.key),
+        "forced-replication-method": "INCREMENTAL" if stream.replication_key else "FULL_TABLE",
+        "inclusion": "available",
+        "selected-by-default": True,
+    }
+    if stream.replication_key:
+        top["valid-replication-keys"] = [stream.replication_key]
+    entries = [{"breadcrumb": [], "metadata": top}]
+    for name in schema["properties"]:
+        entries.append({"breadcrumb": ["properties", name],
+                        "metadata": {"inclusion": "automatic" if name in automatic else "available",
+                                     "selected-by-default": True}})
+    return entries
+
+
+def discover():
+    streams = []
+    for stream in STREAMS:
+        schema = load_schema(stream.schema)
+        entry = {
+            "tap_stream_id": stream.name,
+            "stream": stream.name,
+            "key_properties": list(stream.key),
+            "schema": schema,
+            "metadata": _metadata(stream, schema),
+        }
+        if stream.replication_key:
+            entry["replication_key"] = stream.replication_key
+            entry["replication_method"] = "INCREMENTAL"
+        else:
+            entry["replication_method"] = "FULL_TABLE"
+        streams.append(entry)
+    return {"streams": streams}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One selected stream: its schema (the catalog's) and the fields to emit."""
+    stream: object
+    schema: dict
+    fields: frozenset
+    metadata: dict  # breadcrumb tuple -> metadata, in singer's metadata.to_map form
+
+
+def select(catalog):
+    """The selected streams of a catalog, in the tap's stream order.
+
+    A stream is selected when its metadata (or the legacy stream-level flag) says `selected: true`. A
+    catalog that selects nothing explicitly, like the one --discover prints, selects every stream marked
+    `selected-by-default`. A field is dropped when `selected: false`, unless its inclusion is automatic.
+    """
+    if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
+        raise ConfigError("catalog must be a JSON object with a \"streams\" list (the output of --discover)")
+    entries = {}
+    for entry in catalog["streams"]:
+        if not isinstance(entry, dict):
+            raise ConfigError("catalog: every item of \"streams\" must be an object")
+        name = entry.get("tap_stream_id") or entry.get("stream")
+        if name not in STREAMS_BY_NAME:
+            raise ConfigError(f"catalog has a stream {name!r} that tap-intercom does not have: is it another "
+                              "tap's catalog?")
+        entries[name] = (entry, _metadata_map(entry))
+    explicit = any("selected" in meta.get((), {}) or "selected" in entry for entry, meta in entries.values())
+    chosen = []
+    for stream in STREAMS:
+        if stream.name not in entries:
+            continue
+        entry, meta = entries[stream.name]
+        top = meta.get((), {})
+        selected = entry.get("selected") or top.get("selected") if explicit else top.get("selected-by-default")
+        if not selected:
+            continue
+        schema = entry.get("schema") if isinstance(entry.get("schema"), dict) else load_schema(stream.schema)
+        if not isinstance(schema.get("properties"), dict):
+            raise ConfigError(f"catalog: the schema of {stream.name!r} has no properties")
+        automatic = set(stream.key) | ({stream.replication_key} if stream.replication_key else set())
+        fields = frozenset(
+            name for name in schema["properties"]
+            if name in automatic or not (meta.get(("properties", name), {}).get("selected") is False
+                                         or meta.get(("properties", name), {}).get("inclusion") == "unsupported"))
+        chosen.append(Selection(stream, schema, fields, meta))
+    return chosen
+
+
+def _metadata_map(entry):
+    result = {}
+    for item in entry.get("metadata") or []:
+        if isinstance(item, dict) and isinstance(item.get("metadata"), dict):
+            result[tuple(item.get("breadcrumb") or ())] = item["metadata"]
+    return result

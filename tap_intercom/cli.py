@@ -1,0 +1,151 @@
+"""Command line: Singer's --config/--discover/--catalog/--state, plus --about. Errors are one line."""
+import argparse
+import json
+import logging
+import sys
+
+from tap_intercom import __version__
+from tap_intercom.catalog import discover, select
+from tap_intercom.config import SECRET_SETTINGS, SETTINGS, load_config, read_json_file
+from tap_intercom.errors import ConfigError, TapError
+from tap_intercom.state import State
+from tap_intercom.streams import STREAMS
+
+LOGGER = logging.getLogger("tap_intercom")
+NAME = "tap-intercom"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse prints usage and two lines; one is enough
+        raise ConfigError(f"{message} (see {NAME} --help)")
+
+
+def _parse_args(argv):
+    parser = _Parser(prog=NAME, description="Singer tap for Intercom.")
+    parser.add_argument("-c", "--config", help="config file (JSON)")
+    parser.add_argument("-d", "--discover", action="store_true", help="print the catalog and exit")
+    parser.add_argument("--catalog", help="catalog file selecting streams and fields")
+    parser.add_argument("-p", "--properties", help="legacy name of --catalog")
+    parser.add_argument("-s", "--state", help="state file from the last run")
+    parser.add_argument("--about", action="store_true", help="describe the tap's settings and streams")
+    parser.add_argument("--format", choices=("json", "markdown"), default="json", help="format of --about")
+    parser.add_argument("--version", action="version", version=f"{NAME} {__version__}")
+    args = parser.parse_args(argv)
+    if not args.about and not args.config:
+        raise ConfigError(f"--config is required (see {NAME} --help)")
+    return args
+
+
+def _setup_logging():
+    """singer's log format on stderr, with every secret replaced before any handler sees it."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def _replace_all(text, secrets):
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def about(fmt):
+    info = {
+        "name": NAME,
+        "version": __version__,
+        "description": "Singer tap extracting Intercom users, leads, companies, conversations and their parts.",
+        "capabilities": ["discover", "catalog", "properties", "state", "about"],
+        "settings": [{"name": name, "default": default, "description": text, "secret": name in SECRET_SETTINGS,
+                      "required": name in ("access_token", "start_date")}
+                     for name, (default, text) in SETTINGS.items()],
+        "streams": [{"name": s.name, "key_properties": list(s.key),
+                     "replication_method": "INCREMENTAL" if s.replication_key else "FULL_TABLE",
+                     "replication_key": s.replication_key, "description": s.description} for s in STREAMS],
+    }
+    if fmt == "json":
+        return json.dumps(info, indent=2)
+    lines = [f"# {NAME} {__version__}", "", info["description"], "",
+             "Capabilities: " + ", ".join(info["capabilities"]), "", "## Settings", "",
+             "| setting | default | description |", "|---|---|---|"]
+    lines += [f"| `{s['name']}`{' (required)' if s['required'] else ''} | {s['default'] if s['default'] is not None else ''}"
+              f" | {s['description']} |" for s in info["settings"]]
+    lines += ["", "## Streams", "", "| stream | key | replication | description |", "|---|---|---|---|"]
+    lines += [f"| {s['name']} | {', '.join(s['key_properties'])} | {s['replication_method']}"
+              f"{' on ' + s['replication_key'] if s['replication_key'] else ''} | {s['description']} |"
+              for s in info["streams"]]
+    return "\n".join(lines)
+
+
+def run(args, redact):
+    if args.about:
+        sys.stdout.write(about(args.format) + "\n")
+        return
+    config = load_config(args.config)
+    redact.extend([config.access_token])
+    if args.discover:
+        json.dump(discover(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    catalog_path = args.catalog or args.properties
+    catalog = read_json_file(catalog_path, "catalog") if catalog_path else discover()
+    if catalog is None:
+        raise ConfigError(f"catalog file {catalog_path} is empty")
+    selections = select(catalog)
+    incremental = {s.name for s in STREAMS if s.replication_key}
+    state_raw = read_json_file(args.state, "state") if args.state else None
+    state = State.parse(state_raw, incremental, {s.name for s in STREAMS})
+    if not selections:
+        LOGGER.warning("no stream is selected in the catalog; nothing to sync")
+        return
+    from tap_intercom.sync import Engine  # imported late: --discover needs no HTTP machinery
+    LOGGER.info("syncing %s", ", ".join(s.stream.name for s in selections))
+    Engine(config, selections, state).run()
+
+
+def main(argv=None):
+    _setup_logging()
+    secrets = []
+    scrub = _redact_secrets_lazy(secrets)
+    try:
+        run(_parse_args(sys.argv[1:] if argv is None else argv), secrets)
+        return 0
+    except TapError as exc:
+        _fail(scrub(str(exc)))
+        return 1
+    except BrokenPipeError:
+        _fail("stdout was closed (did the target stop?)")
+        return 1
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+    except Exception as exc:  # a bug: still one line, never a traceback that could carry data
+        _fail(scrub(f"internal error: {type(exc).__name__}: {exc}"))
+        return 2
+
+
+def _redact_secrets_lazy(secrets):
+    """Secrets are known only once the config is read; the filter reads the list as it grows."""
+    make_record = logging.getLogRecordFactory()
+
+    def redacting_factory(*args, **kwargs):
+        record = make_record(*args, **kwargs)
+        if secrets:
+            message = record.getMessage()
+            if any(secret in message for secret in secrets):
+                record.msg, record.args = _replace_all(message, secrets), ()
+        return record
+
+    logging.setLogRecordFactory(redacting_factory)
+    return lambda text: _replace_all(text, secrets)
+
+
+def _fail(message):
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    sys.stderr.write(f"{NAME}: error: {message}\n")
+    sys.stderr.flush()

@@ -1,0 +1,154 @@
+"""The tap's settings: read, checked and given their defaults in one place."""
+import ipaddress
+import json
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pendulum
+
+from tap_intercom import __version__
+from tap_intercom.errors import ConfigError
+
+LOGGER = logging.getLogger("tap_intercom")
+
+REGIONS = {
+    "us": "https://api.intercom.io",
+    "eu": "https://api.eu.intercom.io",
+    "au": "https://api.au.intercom.io",
+}
+
+# name: (default, description). The table drives validation, `--about` and the README.
+SETTINGS = {
+    "access_token": (None, "Intercom access token (required, secret); sent as a Bearer token, never logged."),
+    "start_date": (None, "ISO 8601 date-time (required): where a stream without a bookmark starts."),
+    "region": ("us", "us, eu or au: picks api.intercom.io, api.eu.intercom.io or api.au.intercom.io."),
+    "base_url": (None, "Overrides the region's URL; http:// is accepted only for loopback hosts."),
+    "api_version": ("2.14", "The Intercom-Version header the tap's schemas are written for."),
+    "user_agent": (f"tap-intercom/{__version__}", "User-Agent header."),
+    "request_timeout": (60, "Seconds to wait for one HTTP response before retrying it."),
+    "page_size": (150, "Records per search page, 1-150 (Intercom's maximum is 150)."),
+    "lookback_window": (900, "Seconds re-read behind each bookmark, for records Intercom indexes late."),
+    "max_workers": (16, "Concurrent requests for conversation parts and contacts' tag/company/note lists."),
+    "max_requests_per_minute": (10000, "The tap's own cap on requests; lower it when other apps share the workspace."),
+    "max_retries": (7, "Retries of a request that failed with 5xx, a timeout, a dropped connection or non-JSON."),
+}
+SECRET_SETTINGS = {"access_token"}
+_POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
+                     "max_requests_per_minute": int, "max_retries": int}
+
+
+@dataclass(frozen=True)
+class Config:
+    access_token: str
+    start_date: int  # epoch seconds
+    base_url: str
+    api_version: str
+    user_agent: str
+    request_timeout: float
+    page_size: int
+    lookback_window: int
+    max_workers: int
+    max_requests_per_minute: int
+    max_retries: int
+
+
+def read_json_file(path, what):
+    """Parse a JSON file, turning every failure into one readable line."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} file {path} is not UTF-8 text") from None
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{what} file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                          f"{exc.msg})") from None
+
+
+def parse_datetime(value, what):
+    """ISO 8601 text to epoch seconds (UTC when no offset is given)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{what} must be an ISO 8601 date-time string, got {value!r}")
+    try:
+        parsed = pendulum.parse(value.strip(), strict=False)
+    except Exception:  # pendulum raises several types for bad input
+        raise ConfigError(f"{what} {value!r} is not an ISO 8601 date-time") from None
+    if not isinstance(parsed, pendulum.DateTime):
+        parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day) if isinstance(parsed, pendulum.Date) \
+            else None
+    if parsed is None:
+        raise ConfigError(f"{what} {value!r} is not an ISO 8601 date-time")
+    return int(parsed.timestamp())
+
+
+def _check_base_url(url):
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"config: base_url {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(f"config: base_url {url!r} uses http:// for a non-loopback host; "
+                          "the access token would travel unencrypted: use https://")
+    return url.rstrip("/")
+
+
+def _is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_config(path):
+    raw = read_json_file(path, "config")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a JSON object")
+    unknown = sorted(set(raw) - set(SETTINGS))
+    if unknown:
+        LOGGER.warning("config: ignoring unknown keys: %s", ", ".join(unknown))
+    values = {name: raw.get(name) if raw.get(name) is not None else default
+              for name, (default, _) in SETTINGS.items()}
+
+    token = values["access_token"]
+    if not isinstance(token, str) or not token.strip():
+        raise ConfigError("config: access_token is missing or empty")
+    if values["start_date"] is None:
+        raise ConfigError("config: start_date is missing")
+    region = values["region"]
+    if region not in REGIONS:
+        raise ConfigError(f"config: region {region!r} is unknown (use one of: {', '.join(REGIONS)})")
+    base_url = _check_base_url(values["base_url"]) if values["base_url"] else REGIONS[region]
+    for name, kind in _POSITIVE_NUMBERS.items():
+        try:
+            values[name] = kind(values[name])
+            valid = values[name] >= (0 if name in ("lookback_window", "max_retries") else 1)
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
+            raise ConfigError(f"config: {name} must be a positive number, got {raw.get(name)!r}")
+    if values["page_size"] > 150:
+        raise ConfigError("config: page_size must be at most 150 (Intercom's limit)")
+    for name in ("api_version", "user_agent"):
+        if not isinstance(values[name], str) or not values[name].strip():
+            raise ConfigError(f"config: {name} must be a non-empty string")
+
+    return Config(
+        access_token=token.strip(),
+        start_date=parse_datetime(values["start_date"], "config: start_date"),
+        base_url=base_url,
+        api_version=values["api_version"].strip(),
+        user_agent=values["user_agent"],
+        request_timeout=values["request_timeout"],
+        page_size=values["page_size"],
+        lookback_window=values["lookback_window"],
+        max_workers=values["max_workers"],
+        max_requests_per_minute=values["max_requests_per_minute"],
+        max_retries=values["max_retries"],
+    )

@@ -1,0 +1,26 @@
+"""Errors a user can act on. The CLI prints each as one line on stderr and exits non-zero."""
+
+
+class TapError(Exception):
+    """A problem with the input or the API, described well enough to fix without a traceback."""
+
+
+class ConfigError(TapError):
+    """The config, state or catalog file is missing, malformed or invalid."""
+
+
+class ApiError(TapError):
+    """Intercom answered with an error the tap does not retry, or kept failing after retries."""
+
+    def __init__(self, message, status=None, code=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class NotFound(ApiError):
+    """404: a record deleted or merged since it was listed, or an expired company scroll."""
+
+
+class ScrollExists(ApiError):
+    """400 scroll_exists: another company scroll of this app is still open."""

@@ -1,0 +1,96 @@
+"""Intercom's pagination styles, each once. A pager yields pages (lists of raw records) in API order."""
+import logging
+import time
+
+from tap_intercom.errors import ApiError, NotFound, ScrollExists
+
+LOGGER = logging.getLogger("tap_intercom")
+
+SCROLL_WAIT_SECONDS = 120  # Intercom closes an idle scroll after 1 minute; wait a little longer than that
+SCROLL_RESTARTS = 5
+
+
+def listing_pages(client, path, envelope, params=None):
+    """One GET (admins, teams, tags, segments, data attributes); follows `pages.next` should one appear."""
+    url = path
+    while url:
+        response = client.get(url, params=params, endpoint=path)
+        yield response.get(envelope) or []
+        following = (response.get("pages") or {}).get("next")
+        url, params = (following, None) if isinstance(following, str) and following else (None, None)
+
+
+def search_pages(client, path, envelope, query, sort, page_size):
+    """POST search with the cursor in the body. Cursors are stateless: a record updated between two pages
+    moves behind the cursor and comes again, which is why the engine sorts ascending by updated_at."""
+    body = {"query": query, "sort": sort, "pagination": {"per_page": page_size}}
+    while True:
+        response = client.post(path, body, endpoint=path)
+        yield response.get(envelope) or []
+        following = (response.get("pages") or {}).get("next")
+        cursor = following.get("starting_after") if isinstance(following, dict) else None
+        if not cursor:
+            return
+        body = {**body, "pagination": {"per_page": page_size, "starting_after": cursor}}
+
+
+def numbered_pages(client, path, envelope, page_size):
+    """GET ?page=N&per_page=M until pages.total_pages (contacts' company and note lists)."""
+    page = 1
+    while True:
+        response = client.get(path, params={"page": page, "per_page": page_size}, endpoint=path)
+        yield response.get(envelope) or []
+        pages = response.get("pages") or {}
+        total = pages.get("total_pages") if isinstance(pages, dict) else None
+        if not isinstance(total, int) or page >= total:
+            return
+        page += 1
+
+
+def scroll_pages(client, path, envelope):
+    """GET /companies/scroll, following scroll_param until a page with no data.
+
+    Intercom allows one open scroll per app: a scroll left open by a killed run answers 400 scroll_exists
+    until it idles out (1 minute), so the tap waits and retries. A scroll cannot resume from a point: when
+    it expires mid-way (404) or Intercom asks to restart it, it starts again from the first page, repeating
+    records (targets upsert) rather than missing any.
+    """
+    restarts = 0
+    while True:
+        try:
+            yield from _one_scroll(client, path, envelope)
+            return
+        except NotFound:
+            restarts += 1
+            if restarts > SCROLL_RESTARTS:
+                raise ApiError(f"the company scroll expired {restarts} times before reaching its end") from None
+            LOGGER.warning("company scroll expired mid-way; restarting it from the first page (%d of %d)",
+                           restarts, SCROLL_RESTARTS)
+
+
+def _one_scroll(client, path, envelope):
+    response = _open_scroll(client, path)
+    while True:
+        records = response.get(envelope) or []
+        if not records:
+            return
+        yield records
+        scroll_param = response.get("scroll_param")
+        if not scroll_param:
+            raise ApiError(f"GET {path} returned companies but no scroll_param to continue with")
+        response = client.get(path, params={"scroll_param": scroll_param}, endpoint=path)
+
+
+def _open_scroll(client, path):
+    deadline = time.monotonic() + SCROLL_WAIT_SECONDS
+    delay = 1.0
+    while True:
+        try:
+            return client.get(path, endpoint=path)
+        except ScrollExists:
+            if time.monotonic() + delay > deadline:
+                raise ApiError(f"another company scroll of this Intercom app stayed open for over "
+                               f"{SCROLL_WAIT_SECONDS} s (another tap or export running on the same app?)") from None
+            LOGGER.info("a company scroll is already open (left by another run?); retrying in %.0f s", delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)

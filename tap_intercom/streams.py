@@ -1,0 +1,177 @@
+"""The Intercom streams: one declaration each. Pagination, state and concurrency live in sync.py.
+
+A Source is one way of reading an Intercom collection; streams sharing a source are read in one pass
+(users, leads and their social profiles come from one contact search; conversations and their parts from
+one conversation search). Per stream, three optional hooks hold everything Intercom-specific:
+  keep(record)                  -> does this source record belong to the stream?
+  fetch(client, record, fields) -> more data for it, fetched concurrently (run in the worker pool)
+  rows(record, extra)           -> the stream's records made from it (default: the record itself)
+"""
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from tap_intercom import pagers
+from tap_intercom.errors import NotFound
+
+LOGGER = logging.getLogger("tap_intercom")
+
+PARTS_LIMIT = 500  # Intercom returns only the 500 most recent parts of a conversation
+EMBEDDED_LIMIT = 10  # contacts embed at most 10 tags, companies and notes
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    path: str
+    envelope: str
+    style: str  # "listing", "search" or "scroll"
+    params: dict = field(default_factory=dict)
+    day_granular: bool = False  # contact search matches dates by whole day (API-NOTES 3.7)
+
+    @property
+    def incremental(self):
+        return self.style != "listing"
+
+    @property
+    def sorted(self):
+        return self.style == "search"
+
+    def pages(self, client, since, page_size, role=None):
+        if self.style == "listing":
+            return pagers.listing_pages(client, self.path, self.envelope, self.params)
+        if self.style == "scroll":
+            return pagers.scroll_pages(client, self.path, self.envelope)
+        return pagers.search_pages(client, self.path, self.envelope, self._query(since, role),
+                                   {"field": "updated_at", "order": "ascending"}, page_size)
+
+    def _query(self, since, role):
+        # Day-granular `>` X matches from the day after X's day (in the workspace's timezone, which the tap
+        # cannot know): X = since - 1 day starts at since's own day whatever the timezone. Conversation
+        # search is exact but documents `>` as "greater or equal": since - 1 is right under both readings.
+        # Records before `since` are dropped by the engine.
+        after = since - 86400 if self.day_granular else since - 1
+        query = {"field": "updated_at", "operator": ">", "value": after}
+        if role:
+            query = {"operator": "AND", "value": [{"field": "role", "operator": "=", "value": role}, query]}
+        return query
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    schema: str  # file in schemas/
+    key: tuple
+    source: Source
+    replication_key: Optional[str] = None  # None: FULL_TABLE
+    keep: Optional[Callable] = None
+    fetch: Optional[Callable] = None
+    rows: Optional[Callable] = None
+    role: Optional[str] = None  # contact search: the role this stream needs, to filter server-side
+    description: str = ""
+
+
+# ---- hooks ----------------------------------------------------------------------------------------------
+
+def complete_contact_lists(client, contact, fields):
+    """Intercom embeds at most 10 tags, companies and notes in a contact; fetch the rest when has_more."""
+    for name in ("tags", "companies", "notes"):
+        embedded = contact.get(name)
+        if name not in fields or not isinstance(embedded, dict) or not embedded.get("has_more"):
+            continue
+        path = embedded.get("url") or f"/contacts/{contact['id']}/{name}"
+        try:
+            pages = (pagers.listing_pages(client, path, "data") if name == "tags"
+                     else pagers.numbered_pages(client, path, "data", 150))
+            items = [item for page in pages for item in page]
+        except NotFound:
+            LOGGER.warning("contact %s was deleted or merged while syncing; keeping its first %d %s",
+                           contact.get("id"), EMBEDDED_LIMIT, name)
+            continue
+        embedded["data"] = [{"type": item.get("type"), "id": str(item.get("id")),
+                             "url": item.get("url") or f"/{name}/{item.get('id')}"} for item in items]
+        embedded["has_more"] = False
+
+
+def contact_rows(contact, _extra):
+    avatar = contact.get("avatar")
+    if isinstance(avatar, str):  # the docs show a plain URL, the 2.14 spec an object: keep the spec's form
+        contact["avatar"] = {"type": "avatar", "image_url": avatar}
+    return (contact,)
+
+
+def social_profile_rows(contact, _extra):
+    profiles = (contact.get("social_profiles") or {}).get("data") or []
+    return [{**profile, "contact_id": contact["id"], "contact_updated_at": contact.get("updated_at")}
+            for profile in profiles if profile.get("name") is not None and profile.get("url") is not None]
+
+
+def fetch_conversation(client, conversation, _fields):
+    try:
+        return client.get(f"/conversations/{conversation['id']}", params={"display_as": "plaintext"},
+                          endpoint="/conversations/{id}")
+    except NotFound:
+        LOGGER.warning("conversation %s was deleted while syncing; skipping its parts", conversation["id"])
+        return None
+
+
+def conversation_part_rows(conversation, detail):
+    if detail is None:
+        return ()
+    listing = detail.get("conversation_parts") or {}
+    parts = listing.get("conversation_parts") or []
+    total = listing.get("total_count")
+    if len(parts) >= PARTS_LIMIT or (isinstance(total, int) and total > len(parts)):
+        LOGGER.warning("conversation %s has %s parts; Intercom returns only the %d most recent, so older parts "
+                       "are not available", conversation["id"], total if total else f"{len(parts)}+", PARTS_LIMIT)
+    parent = {"conversation_id": str(conversation["id"]), "conversation_updated_at": conversation.get("updated_at")}
+    return [{**part, **parent} for part in parts]
+
+
+def role_is(role):
+    return lambda contact: contact.get("role") == role
+
+
+# ---- declarations ---------------------------------------------------------------------------------------
+
+CONTACT_SEARCH = Source("contacts", "/contacts/search", "data", "search", day_granular=True)
+CONVERSATION_SEARCH = Source("conversations", "/conversations/search", "conversations", "search")
+COMPANY_SCROLL = Source("companies", "/companies/scroll", "data", "scroll")
+
+
+def listing(path, envelope, **params):
+    return Source(path + "?" + "&".join(f"{k}={v}" for k, v in params.items()), path, envelope, "listing", params)
+
+
+STREAMS = [
+    Stream("users", "contact", ("id",), CONTACT_SEARCH, "updated_at", keep=role_is("user"), role="user",
+           fetch=complete_contact_lists, rows=contact_rows,
+           description="Contacts with role user, with complete tag, company and note lists."),
+    Stream("contacts", "contact", ("id",), CONTACT_SEARCH, "updated_at", keep=role_is("lead"), role="lead",
+           fetch=complete_contact_lists, rows=contact_rows,
+           description="Leads (contacts with role lead), with complete tag, company and note lists."),
+    Stream("social_profiles", "social_profile", ("contact_id", "name", "url"), CONTACT_SEARCH,
+           "contact_updated_at", rows=social_profile_rows,
+           description="One row per social profile of a user or lead, with contact_id."),
+    Stream("companies", "company", ("id",), COMPANY_SCROLL, "updated_at",
+           description="Companies from the scroll API, filtered by updated_at by the tap."),
+    Stream("conversations", "conversation", ("id",), CONVERSATION_SEARCH, "updated_at",
+           description="Conversations, without their parts."),
+    Stream("conversation_parts", "conversation_part", ("id",), CONVERSATION_SEARCH, "conversation_updated_at",
+           fetch=fetch_conversation, rows=conversation_part_rows,
+           description="Every part of each changed conversation (Intercom keeps the 500 most recent)."),
+    Stream("admins", "admin", ("id",), listing("/admins", "admins"), description="Teammates."),
+    Stream("teams", "team", ("id",), listing("/teams", "teams"), description="Teams."),
+    Stream("tags", "tag", ("id",), listing("/tags", "data"), description="Tags."),
+    Stream("segments", "segment", ("id",), listing("/segments", "segments", include_count="true"),
+           description="Segments of users and leads, with member counts (full table: counts change "
+                       "without updated_at changing)."),
+    Stream("company_segments", "segment", ("id",),
+           listing("/segments", "segments", type="company", include_count="true"),
+           description="Segments of companies, with member counts."),
+    Stream("company_attributes", "data_attribute", ("model", "full_name"), listing("/data_attributes", "data", model="company"),
+           description="Data attributes of companies, standard and custom."),
+    Stream("contact_attributes", "data_attribute", ("model", "full_name"), listing("/data_attributes", "data", model="contact"),
+           description="Data attributes of contacts, standard and custom."),
+]
+STREAMS_BY_NAME = {stream.name: stream for stream in STREAMS}

@@ -1,0 +1,252 @@
+"""The engine: reads each source once, feeds its streams, writes Singer messages and moves bookmarks.
+
+Concurrency, and why it keeps bookmarks safe:
+- every source (contact search, conversation search, company scroll, each listing) runs in its own producer
+  thread, fetching its next page while the current one is processed, and hands the main thread batches of
+  finished RECORD lines together with the bookmarks those lines make safe;
+- per-record fetches (conversation parts, contacts' long tag/company/note lists) run in one bounded worker
+  pool and are consumed in the source's order, so a batch never holds a record whose children are missing;
+- the main thread is the only writer of stdout: it writes a batch, then moves the batch's bookmarks forward,
+  then writes STATE. A STATE therefore never covers a record that is not already on stdout.
+"""
+import collections
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from singer import metrics
+
+from tap_intercom.client import IntercomClient
+from tap_intercom.output import RecordLines, Writer, schema_message, state_message
+from tap_intercom.transform import RecordTransform, epoch_to_rfc3339
+
+LOGGER = logging.getLogger("tap_intercom")
+
+PAGE_END = object()
+PROGRESS_INTERVAL = 30.0  # seconds between progress lines per stream
+
+
+@dataclass
+class Batch:
+    lines: list
+    counts: dict = field(default_factory=dict)  # stream -> records in lines
+    advances: list = field(default_factory=list)  # (stream, epoch seconds) safe once lines are written
+    done: str = None  # the source that finished
+
+
+@dataclass
+class Failure:
+    error: BaseException
+
+
+def _epoch(value):
+    if type(value) is int:
+        return value
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def prefetched(pages):
+    """Fetch the next page while the current one is processed: cursor paging is sequential, the work is not."""
+    handoff = queue.Queue(maxsize=1)
+
+    def fetch_ahead():
+        try:
+            for page in pages:
+                handoff.put((page, None))
+            handoff.put((PAGE_END, None))
+        except BaseException as exc:  # re-raised in the consuming thread
+            handoff.put((None, exc))
+
+    threading.Thread(target=fetch_ahead, daemon=True, name="pages").start()
+    while True:
+        page, error = handoff.get()
+        if error is not None:
+            raise error
+        if page is PAGE_END:
+            return
+        yield page
+
+
+class Engine:
+    def __init__(self, config, selections, state, out=None):
+        self.config = config
+        self.state = state
+        self.client = IntercomClient(config)
+        self.writer = Writer(out)
+        self.window = config.max_workers * 2
+        self.pool = None
+        self.stop = threading.Event()
+        self.groups = self._groups(selections)
+
+    def _groups(self, selections):
+        """Selected streams grouped by source, the interrupted one (currently_syncing) first."""
+        groups = collections.OrderedDict()
+        for selection in selections:
+            groups.setdefault(selection.stream.source.name, []).append(selection)
+        resumed = self.state.currently_syncing
+        ordered = sorted(groups.values(), key=lambda group: all(s.stream.name != resumed for s in group))
+        if resumed and ordered and any(s.stream.name == resumed for s in ordered[0]):
+            LOGGER.info("resuming with %s, interrupted in the last run", resumed)
+        return ordered
+
+    # ---- the main thread: the only writer ------------------------------------------------------------
+
+    def run(self):
+        batches = queue.Queue(maxsize=4 * len(self.groups) + 4)
+        running = [group[0].stream.name for group in self.groups]
+        progress = Progress()
+        self.pool = ThreadPoolExecutor(self.config.max_workers, thread_name_prefix="fetch")
+        for group in self.groups:
+            threading.Thread(target=self._produce, args=(group, batches), daemon=True,
+                             name=f"source-{group[0].stream.source.name}").start()
+        try:
+            while running:
+                item = batches.get()
+                if isinstance(item, Failure):
+                    raise item.error
+                self.writer.write(item.lines)
+                progress.count(item.counts)
+                for stream_name, value in item.advances:
+                    self.state.advance(stream_name, value)
+                if item.done:
+                    running.remove(item.done)
+                if item.advances or item.done:
+                    self.state.currently_syncing = running[0] if running else None
+                    self.writer.write([state_message(self.state.value())])
+                    self.writer.flush()
+        finally:
+            self.stop.set()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            progress.finish()
+            self.writer.flush()
+
+    def _produce(self, group, batches):
+        try:
+            for batch in self._read_source(group):
+                if self.stop.is_set():
+                    return
+                batches.put(batch)
+            batches.put(Batch([], done=group[0].stream.name))
+        except BaseException as exc:  # handed to the main thread, which reports it
+            batches.put(Failure(exc))
+
+    # ---- producers: one per source -------------------------------------------------------------------
+
+    def _read_source(self, group):
+        source = group[0].stream.source
+        names = [s.stream.name for s in group]
+        transforms = {s.stream.name: RecordTransform(s.stream.name, s.schema, s.fields, s.metadata) for s in group}
+        encoders = {name: RecordLines(name) for name in names}
+        yield Batch([schema_message(s.stream.name, s.schema, s.stream.key,
+                                    [s.stream.replication_key] if s.stream.replication_key else None)
+                     for s in group])
+
+        since = {s.stream.name: self._since(s.stream) for s in group}
+        start = min(since.values()) if source.incremental else None
+        roles = {s.stream.role for s in group}
+        role = roles.pop() if len(roles) == 1 else None
+        started = int(time.time())
+        if source.incremental:
+            LOGGER.info("%s: reading %s from %s", ", ".join(names), source.path, epoch_to_rfc3339(start))
+        pages = prefetched(source.pages(self.client, start, self.config.page_size, role))
+
+        def plan(record):
+            cursor = _epoch(record.get("updated_at"))
+            takers = [s for s in group
+                      if (s.stream.keep is None or s.stream.keep(record))
+                      and (start is None or cursor is None or cursor >= since[s.stream.name])]
+            fetchers = [s for s in takers if s.stream.fetch]
+            if not fetchers:
+                return takers, None
+            return takers, lambda: {s.stream.name: s.stream.fetch(self.client, record, s.fields) for s in fetchers}
+
+        lines, counts = [], collections.Counter()
+        extracted = epoch_to_rfc3339(int(time.time()))
+        ordered, last, high = source.sorted, None, None
+        for record, takers, extras in self._in_order(pages, plan):
+            if record is PAGE_END:
+                advances = [(name, min(last, started)) for name in names] if ordered and last is not None else []
+                yield Batch(lines, dict(counts), advances)
+                lines, counts = [], collections.Counter()
+                extracted = epoch_to_rfc3339(int(time.time()))
+                continue
+            cursor = _epoch(record.get("updated_at"))
+            if cursor is not None:
+                if ordered and last is not None and cursor < last:
+                    ordered = False
+                    LOGGER.warning("%s: results are not sorted by updated_at; bookmarks will move only when "
+                                   "the stream completes", source.path)
+                last = cursor
+                high = cursor if high is None else max(high, cursor)
+            for selection in takers:
+                stream = selection.stream
+                extra = extras.get(stream.name) if extras else None
+                rows = stream.rows(record, extra) if stream.rows else (record,)
+                transform, encoder = transforms[stream.name], encoders[stream.name]
+                for row in rows:
+                    lines.append(encoder.line(transform(row), extracted))
+                counts[stream.name] += len(rows)
+        if source.incremental and high is not None:
+            # Unsorted sources (the scroll) move only now; never past the moment reading began, so a record
+            # changed during the sync is read again next time rather than skipped.
+            yield Batch(lines, dict(counts), [(name, min(high, started)) for name in names])
+        elif lines:
+            yield Batch(lines, dict(counts))
+
+    def _in_order(self, pages, plan):
+        """(record, takers, fetched extras) in the source's order; fetches run ahead in the pool."""
+        pending = collections.deque()
+        for page in pages:
+            for record in page:
+                takers, job = plan(record)
+                pending.append((record, takers, self.pool.submit(job) if job else None))
+                while len(pending) > self.window:
+                    yield _resolved(pending.popleft())
+            pending.append((PAGE_END, None, None))
+        while pending:
+            yield _resolved(pending.popleft())
+
+    def _since(self, stream):
+        bookmark = self.state.bookmark(stream.name)
+        if bookmark is None:
+            return self.config.start_date
+        return bookmark - self.config.lookback_window
+
+
+def _resolved(entry):
+    record, takers, future = entry
+    return record, takers, (future.result() if future is not None else None)
+
+
+class Progress:
+    """Record counts: singer's record_count METRIC lines plus a readable line per stream, every interval."""
+
+    def __init__(self):
+        self.started = self.last_log = time.monotonic()
+        self.totals = collections.Counter()
+        self.unlogged = collections.Counter()
+
+    def count(self, counts):
+        self.totals.update(counts)
+        self.unlogged.update(counts)
+        now = time.monotonic()
+        if now - self.last_log >= PROGRESS_INTERVAL:
+            self.last_log = now
+            self._log("progress", now)
+
+    def finish(self):
+        self._log("done", time.monotonic())
+
+    def _log(self, what, now):
+        elapsed = max(now - self.started, 1e-9)
+        for name, total in sorted(self.totals.items()):
+            metrics.log(LOGGER, metrics.Point("counter", metrics.Metric.record_count, self.unlogged[name],
+                                              {"endpoint": name}))
+            LOGGER.info("%s %s: %d records in %.0f s (%.0f/s)", what, name, total, elapsed, total / elapsed)
+        self.unlogged.clear()
