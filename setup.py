@@ -14,10 +14,11 @@ setup(
     package_data={"tap_intercom.schemas": ["*.json"]},
     install_requires=[
         "singer-python==6.*",
-        "requests>=2.28,<3",
+        "requests>=2.32.3,<3",
         "backoff>=2.2,<3",
         "pendulum>=2.1,<4",
         "jsonschema>=2.6",
+        "orjson>=3.9",
     ],
     extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
     entry_points={"console_scripts": ["tap-intercom=tap_intercom:main"]},

@@ -2,6 +2,7 @@
 import argparse
 import json
 import logging
+import os
 import sys
 
 from tap_intercom import __version__
@@ -42,8 +43,9 @@ def _setup_logging():
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    level = os.environ.get("TAP_INTERCOM_LOG_LEVEL", "INFO").upper()
+    root.setLevel(level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO")
+    logging.getLogger("urllib3").setLevel("DEBUG" if level == "DEBUG" else "WARNING")
 
 
 def _replace_all(text, secrets):

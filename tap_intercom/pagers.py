@@ -10,11 +10,11 @@ SCROLL_WAIT_SECONDS = 120  # Intercom closes an idle scroll after 1 minute; wait
 SCROLL_RESTARTS = 5
 
 
-def listing_pages(client, path, envelope, params=None):
+def listing_pages(client, path, envelope, params=None, endpoint=None):
     """One GET (admins, teams, tags, segments, data attributes); follows `pages.next` should one appear."""
     url = path
     while url:
-        response = client.get(url, params=params, endpoint=path)
+        response = client.get(url, params=params, endpoint=endpoint or path)
         yield response.get(envelope) or []
         following = (response.get("pages") or {}).get("next")
         url, params = (following, None) if isinstance(following, str) and following else (None, None)
@@ -34,11 +34,11 @@ def search_pages(client, path, envelope, query, sort, page_size):
         body = {**body, "pagination": {"per_page": page_size, "starting_after": cursor}}
 
 
-def numbered_pages(client, path, envelope, page_size):
+def numbered_pages(client, path, envelope, page_size, endpoint=None):
     """GET ?page=N&per_page=M until pages.total_pages (contacts' company and note lists)."""
     page = 1
     while True:
-        response = client.get(path, params={"page": page, "per_page": page_size}, endpoint=path)
+        response = client.get(path, params={"page": page, "per_page": page_size}, endpoint=endpoint or path)
         yield response.get(envelope) or []
         pages = response.get("pages") or {}
         total = pages.get("total_pages") if isinstance(pages, dict) else None

@@ -66,6 +66,7 @@ class Stream:
     replication_key: Optional[str] = None  # None: FULL_TABLE
     keep: Optional[Callable] = None
     fetch: Optional[Callable] = None
+    needs_fetch: Optional[Callable] = None  # (record, fields) -> bool; default: always fetch
     rows: Optional[Callable] = None
     role: Optional[str] = None  # contact search: the role this stream needs, to filter server-side
     description: str = ""
@@ -81,8 +82,9 @@ def complete_contact_lists(client, contact, fields):
             continue
         path = embedded.get("url") or f"/contacts/{contact['id']}/{name}"
         try:
-            pages = (pagers.listing_pages(client, path, "data") if name == "tags"
-                     else pagers.numbered_pages(client, path, "data", 150))
+            endpoint = f"/contacts/{{id}}/{name}"
+            pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
+                     else pagers.numbered_pages(client, path, "data", 150, endpoint=endpoint))
             items = [item for page in pages for item in page]
         except NotFound:
             LOGGER.warning("contact %s was deleted or merged while syncing; keeping its first %d %s",
@@ -91,6 +93,10 @@ def complete_contact_lists(client, contact, fields):
         embedded["data"] = [{"type": item.get("type"), "id": str(item.get("id")),
                              "url": item.get("url") or f"/{name}/{item.get('id')}"} for item in items]
         embedded["has_more"] = False
+
+
+def has_more_lists(contact, fields):
+    return any((contact.get(name) or {}).get("has_more") for name in ("tags", "companies", "notes") if name in fields)
 
 
 def contact_rows(contact, _extra):
@@ -145,10 +151,10 @@ def listing(path, envelope, **params):
 
 STREAMS = [
     Stream("users", "contact", ("id",), CONTACT_SEARCH, "updated_at", keep=role_is("user"), role="user",
-           fetch=complete_contact_lists, rows=contact_rows,
+           fetch=complete_contact_lists, needs_fetch=has_more_lists, rows=contact_rows,
            description="Contacts with role user, with complete tag, company and note lists."),
     Stream("contacts", "contact", ("id",), CONTACT_SEARCH, "updated_at", keep=role_is("lead"), role="lead",
-           fetch=complete_contact_lists, rows=contact_rows,
+           fetch=complete_contact_lists, needs_fetch=has_more_lists, rows=contact_rows,
            description="Leads (contacts with role lead), with complete tag, company and note lists."),
     Stream("social_profiles", "social_profile", ("contact_id", "name", "url"), CONTACT_SEARCH,
            "contact_updated_at", rows=social_profile_rows,

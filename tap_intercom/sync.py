@@ -17,10 +17,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from singer import metrics
-
 from tap_intercom.client import IntercomClient
-from tap_intercom.output import RecordLines, Writer, schema_message, state_message
+from tap_intercom.output import RecordLines, Writer, log_metric, schema_message, state_message
 from tap_intercom.transform import RecordTransform, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -90,10 +88,16 @@ class Engine:
         for selection in selections:
             groups.setdefault(selection.stream.source.name, []).append(selection)
         resumed = self.state.currently_syncing
-        ordered = sorted(groups.values(), key=lambda group: all(s.stream.name != resumed for s in group))
-        if resumed and ordered and any(s.stream.name == resumed for s in ordered[0]):
-            LOGGER.info("resuming with %s, interrupted in the last run", resumed)
-        return ordered
+        return sorted(groups.values(), key=lambda group: all(s.stream.name != resumed for s in group))
+
+    def _waves(self):
+        """The interrupted source runs alone first, so repeated interruptions cannot starve it; then the
+        others run together."""
+        resumed = self.state.currently_syncing
+        if resumed and any(s.stream.name == resumed for s in self.groups[0]):
+            LOGGER.info("resuming %s first: the last run was interrupted while syncing it", resumed)
+            return [self.groups[:1], self.groups[1:]]
+        return [self.groups]
 
     # ---- the main thread: the only writer ------------------------------------------------------------
 
@@ -102,11 +106,14 @@ class Engine:
         running = [group[0].stream.name for group in self.groups]
         progress = Progress()
         self.pool = ThreadPoolExecutor(self.config.max_workers, thread_name_prefix="fetch")
-        for group in self.groups:
-            threading.Thread(target=self._produce, args=(group, batches), daemon=True,
-                             name=f"source-{group[0].stream.source.name}").start()
+        waves, wave = self._waves(), []
         try:
             while running:
+                if waves and not any(name in running for name in wave):
+                    wave = [group[0].stream.name for group in waves[0]]
+                    for group in waves.pop(0):
+                        threading.Thread(target=self._produce, args=(group, batches), daemon=True,
+                                         name=f"source-{group[0].stream.source.name}").start()
                 item = batches.get()
                 if isinstance(item, Failure):
                     raise item.error
@@ -161,20 +168,21 @@ class Engine:
             takers = [s for s in group
                       if (s.stream.keep is None or s.stream.keep(record))
                       and (start is None or cursor is None or cursor >= since[s.stream.name])]
-            fetchers = [s for s in takers if s.stream.fetch]
+            fetchers = [s for s in takers if s.stream.fetch and
+                        (s.stream.needs_fetch is None or s.stream.needs_fetch(record, s.fields))]
             if not fetchers:
                 return takers, None
             return takers, lambda: {s.stream.name: s.stream.fetch(self.client, record, s.fields) for s in fetchers}
 
         lines, counts = [], collections.Counter()
-        extracted = epoch_to_rfc3339(int(time.time()))
+        extracted = epoch_to_rfc3339(int(time.time())).encode()
         ordered, last, high = source.sorted, None, None
         for record, takers, extras in self._in_order(pages, plan):
             if record is PAGE_END:
                 advances = [(name, min(last, started)) for name in names] if ordered and last is not None else []
                 yield Batch(lines, dict(counts), advances)
                 lines, counts = [], collections.Counter()
-                extracted = epoch_to_rfc3339(int(time.time()))
+                extracted = epoch_to_rfc3339(int(time.time())).encode()
                 continue
             cursor = _epoch(record.get("updated_at"))
             if cursor is not None:
@@ -200,15 +208,22 @@ class Engine:
             yield Batch(lines, dict(counts))
 
     def _in_order(self, pages, plan):
-        """(record, takers, fetched extras) in the source's order; fetches run ahead in the pool."""
+        """(record, takers, fetched extras) in the source's order, PAGE_END after each page. A record's
+        fetches run in the pool up to `window` records ahead; records needing none skip the queue."""
         pending = collections.deque()
         for page in pages:
             for record in page:
                 takers, job = plan(record)
+                if job is None and not pending:
+                    yield record, takers, None
+                    continue
                 pending.append((record, takers, self.pool.submit(job) if job else None))
                 while len(pending) > self.window:
                     yield _resolved(pending.popleft())
-            pending.append((PAGE_END, None, None))
+            if pending:
+                pending.append((PAGE_END, None, None))
+            else:
+                yield PAGE_END, None, None
         while pending:
             yield _resolved(pending.popleft())
 
@@ -246,7 +261,6 @@ class Progress:
     def _log(self, what, now):
         elapsed = max(now - self.started, 1e-9)
         for name, total in sorted(self.totals.items()):
-            metrics.log(LOGGER, metrics.Point("counter", metrics.Metric.record_count, self.unlogged[name],
-                                              {"endpoint": name}))
+            log_metric("counter", "record_count", self.unlogged[name], {"endpoint": name})
             LOGGER.info("%s %s: %d records in %.0f s (%.0f/s)", what, name, total, elapsed, total / elapsed)
         self.unlogged.clear()

@@ -8,13 +8,13 @@ sure about sends the whole record through singer's Transformer, so the output is
 import copy
 import datetime
 
-from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, SchemaMismatch, Transformer
-
 from tap_intercom.errors import TapError
 
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 _MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
-_DAYS = {}
+_DAYS = {}  # day number -> 'YYYY-MM-DD'
+_MINUTES = [f"T{minute // 60:02d}:{minute % 60:02d}:" for minute in range(1440)]  # minute of the day -> 'THH:MM:'
+_SECONDS = [f"{second:02d}.000000Z" for second in range(60)]
 _SKIP = object()
 
 
@@ -26,15 +26,15 @@ class RecordMismatch(TapError):
     pass
 
 
+def _day(days):
+    day = _DAYS[days] = datetime.date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
+    return day
+
+
 def epoch_to_rfc3339(seconds):
     """Epoch seconds to singer's date-time text, e.g. 2024-05-01T09:30:00.000000Z."""
-    days, rest = divmod(seconds, 86400)
-    day = _DAYS.get(days)
-    if day is None:
-        day = _DAYS[days] = datetime.date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{day}T{hours:02d}:{minutes:02d}:{secs:02d}.000000Z"
+    days, second = divmod(seconds, 86400)
+    return (_DAYS.get(days) or _day(days)) + _MINUTES[second // 60] + _SECONDS[second % 60]
 
 
 def _slow(_value):
@@ -56,6 +56,7 @@ def _datetime(nullable):
         if nullable and (value is None or value == ""):
             return None
         raise _Slow
+    convert.nullable = nullable
     return convert
 
 
@@ -67,6 +68,19 @@ def _exact(kind, nullable):
         if value is None and nullable:
             return None
         raise _Slow
+    return convert
+
+
+def _string(nullable):
+    # singer returns str(value) for any value but None, so ids sent as numbers become the schema's strings
+    def convert(value):
+        if type(value) is str:
+            return value
+        if value is None:
+            if nullable:
+                return None
+            raise _Slow
+        return str(value)
     return convert
 
 
@@ -93,20 +107,38 @@ def _boolean(value):
 
 
 def _object(fields, nullable):
-    """Keep only the schema's properties, converting each; unknown keys are dropped, as singer does."""
-    def convert(value):
-        if type(value) is dict:
-            out = {}
-            for key, item in value.items():
-                field = fields.get(key, _SKIP)
-                if field is _SKIP:
-                    continue
-                out[key] = item if field is None else field(item)
-            return out
-        if value is None and nullable:
-            return None
-        raise _Slow
-    return convert
+    """Keep only the schema's properties, converting each; unknown keys are dropped, as singer does.
+
+    The converter is generated as straight-line Python, one block per property: a value already of the
+    property's JSON type is stored without a function call, so a 50-field contact costs ~50 dict lookups.
+    """
+    names = {}
+    lines = ["def convert(value):",
+             "    if type(value) is not dict:",
+             "        if value is None and NULLABLE:",
+             "            return None",
+             "        raise _Slow",
+             "    out = {}",
+             "    get = value.get"]
+    for index, (name, (kind, convert)) in enumerate(fields.items()):
+        names[f"C{index}"] = convert
+        lines += [f"    v = get({name!r}, _SKIP)", "    if v is not _SKIP:"]
+        if kind == "datetime":  # epoch seconds inline; anything else through the converter
+            lines += ["        if type(v) is int and 0 <= v <= _MAX_EPOCH:",
+                      "            d, r = divmod(v, 86400)",
+                      "            v = (_DAYS.get(d) or _day(d)) + _MINUTES[r // 60] + _SECONDS[r % 60]",
+                      f"        elif v is not None or not N{index}: v = C{index}(v)"]
+            names[f"N{index}"] = convert.nullable
+        elif kind is not None:
+            lines.append(f"        if type(v) is not {kind}: v = C{index}(v)")
+        elif convert is not None:
+            lines.append(f"        v = C{index}(v)")
+        lines.append(f"        out[{name!r}] = v")
+    lines.append("    return out")
+    namespace = {"_SKIP": _SKIP, "_Slow": _Slow, "NULLABLE": nullable, "_MAX_EPOCH": _MAX_EPOCH, "_DAYS": _DAYS,
+                 "_MINUTES": _MINUTES, "_SECONDS": _SECONDS, "_day": _day, **names}
+    exec("\n".join(lines), namespace)  # noqa: S102 - source built above from property names via repr()
+    return namespace["convert"]
 
 
 def _array(item_convert, nullable):
@@ -120,36 +152,37 @@ def _array(item_convert, nullable):
 
 
 def _compile(schema):
-    """A converter for values of `schema`, or None when values pass untouched (no type information)."""
+    """(kind, converter) for values of `schema`: `kind` names the Python type that passes unchanged (None
+    when every value goes through the converter); converter None means values pass untouched."""
     if "anyOf" in schema or "patternProperties" in schema:
-        return _slow
+        return None, _slow
     if "type" not in schema:
-        return None
+        return None, None
     types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
     nullable = "null" in types
     kinds = [kind for kind in types if kind != "null"]
     if len(kinds) != 1:
-        return _null_or_slow(nullable) if not kinds else _slow
+        return None, (_null_or_slow(nullable) if not kinds else _slow)
     kind = kinds[0]
     if kind == "string":
         fmt = schema.get("format")
         if fmt == "date-time":
-            return _datetime(nullable)
-        return _slow if fmt == "singer.decimal" else _exact(str, nullable)
+            return "datetime", _datetime(nullable)
+        return (None, _slow) if fmt == "singer.decimal" else ("str", _string(nullable))
     if kind == "integer":
-        return _exact(int, nullable)
+        return "int", _exact(int, nullable)
     if kind == "number":
-        return _number(nullable)
+        return "float", _number(nullable)
     if kind == "boolean":
-        return _boolean
+        return "bool", _boolean
     if kind == "object":
         properties = schema.get("properties") or {}
         if not properties:
-            return _exact(dict, nullable)
-        return _object({name: _compile(sub) for name, sub in properties.items()}, nullable)
+            return "dict", _exact(dict, nullable)
+        return None, _object({name: _compile(sub) for name, sub in properties.items()}, nullable)
     if kind == "array":
-        return _array(_compile(schema.get("items") or {}), nullable)
-    return _slow
+        return None, _array(_compile(schema.get("items") or {})[1], nullable)
+    return None, _slow
 
 
 class RecordTransform:
@@ -170,6 +203,9 @@ class RecordTransform:
             return self.slow(record)
 
     def slow(self, record):
+        # imported here: singer (with jsonschema) costs a tenth of a second to import and is rarely needed
+        from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, SchemaMismatch, Transformer
+
         transformer = Transformer(UNIX_SECONDS_INTEGER_DATETIME_PARSING)
         try:
             return transformer.transform(copy.deepcopy(record), self._schema, self._metadata)

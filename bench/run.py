@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: this tap against the published peer (tap-intercom 2.2.5), same emulator data, one run.
+
+    python bench/run.py                      # the README's table (peer venv created under .bench/ if missing)
+    python bench/run.py --contacts 2000 --latencies 0 --no-rss   # a quick look
+
+For each latency it starts the emulator (a separate process), then runs a full sync of ours and of the peer,
+each as its own process, reading its stdout and counting records. It measures wall time, the tap process's
+CPU seconds (user + system, from wait4), peak RSS, and the requests the emulator served. Then a no-change
+incremental sync of each from its final state, and our peak RSS at two workspace sizes.
+Ours syncs the streams the peer has (all but social_profiles; users + contacts = the peer's contacts), so both
+emit the same records.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".bench"
+PEER_RUNNER = ROOT.parent / "shared" / "peer" / "run_peer.py"
+TOKEN = "bench-token"
+
+
+def emulator(args, latency_ms, contacts=None):
+    ready = WORK / f"emulator-{os.getpid()}.url"
+    ready.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "intercom_emulator", "--port", "0", "--token", TOKEN, "--ready-file", str(ready),
+           "--seed", str(args.seed), "--contacts", str(contacts or args.contacts), "--companies", str(args.companies),
+           "--conversations", str(args.conversations), "--latency-ms", str(latency_ms),
+           "--rate-limit", str(args.rate_limit), "--rate-window", "10"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not ready.exists():
+        if proc.poll() is not None or time.time() > deadline:
+            raise SystemExit("the emulator did not start")
+        time.sleep(0.1)
+    return proc, ready.read_text().strip()
+
+
+def control(url, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{url}/_emulator/{path}", data=data, method="POST" if data else "GET",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def measure(cmd, url, env=None):
+    """Run one tap process; return its figures and its last STATE."""
+    control(url, "reset_stats", {})
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})},
+                            cwd=WORK)
+    records, state = 0, None
+    for line in proc.stdout:
+        if line.startswith(b'{"type":"RECORD"') or line.startswith(b'{"type": "RECORD"'):
+            records += 1
+        elif b'"STATE"' in line[:20]:
+            state = json.loads(line)["value"]
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - started
+    if status != 0:
+        raise SystemExit(f"{cmd[0]} failed (status {status})")
+    requests = control(url, "stats")["requests"]
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "records": records, "requests": requests,
+            "rss_mb": usage.ru_maxrss / 1024}, state
+
+
+def write(path, value):
+    path.write_text(json.dumps(value))
+    return str(path)
+
+
+def ours(url, state=None):
+    tap = str(Path(sys.executable).with_name("tap-intercom"))
+    config = write(WORK / "ours-config.json", {"access_token": TOKEN, "start_date": "2000-01-01T00:00:00Z",
+                                               "base_url": url})
+    catalog = json.loads(subprocess.run([tap, "--config", config, "--discover"], capture_output=True,
+                                        check=True).stdout)
+    for entry in catalog["streams"]:
+        entry["metadata"][0]["metadata"]["selected"] = entry["tap_stream_id"] != "social_profiles"
+    cmd = [tap, "--config", config, "--catalog", write(WORK / "ours-catalog.json", catalog)]
+    if state is not None:
+        cmd += ["--state", write(WORK / "ours-state.json", state)]
+    return measure(cmd, url)
+
+
+def peer(args, url, state=None):
+    python = args.peer_python
+    env = {"INTERCOM_BASE_URL": url}
+    config = write(WORK / "peer-config.json", {"access_token": TOKEN, "start_date": "2000-01-01T00:00:00Z",
+                                               "user_agent": "bench"})
+    catalog = json.loads(subprocess.run([python, str(PEER_RUNNER), "--config", config, "--discover"],
+                                        capture_output=True, check=True, env={**os.environ, **env}).stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            item["metadata"]["selected"] = True
+    cmd = [python, str(PEER_RUNNER), "--config", config, "--catalog", write(WORK / "peer-catalog.json", catalog)]
+    if state is not None:
+        cmd += ["--state", write(WORK / "peer-state.json", state)]
+    return measure(cmd, url, env)
+
+
+def ensure_peer(args):
+    if args.peer_python:
+        return
+    venv = WORK / "peer-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print("creating the peer's venv (tap-intercom==2.2.5) in", venv, file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "tap-intercom==2.2.5"], check=True)
+    args.peer_python = str(python)
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else "-"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--contacts", type=int, default=10000)
+    parser.add_argument("--companies", type=int, default=1000)
+    parser.add_argument("--conversations", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--latencies", default="0,50", help="emulated latency per request, ms")
+    parser.add_argument("--rate-limit", type=int, default=1667, help="per 10 s window (Intercom: 10,000/min)")
+    parser.add_argument("--rss-sizes", default="10000,100000", help="contacts for the peak-RSS runs")
+    parser.add_argument("--no-rss", action="store_true")
+    parser.add_argument("--peer-python", help="a python with tap-intercom 2.2.5 installed")
+    args = parser.parse_args()
+    WORK.mkdir(exist_ok=True)
+    ensure_peer(args)
+    rows = []
+    for latency in [float(x) for x in args.latencies.split(",")]:
+        proc, url = emulator(args, latency)
+        try:
+            ours_full, ours_state = ours(url)
+            peer_full, peer_state = peer(args, url)
+            ours_inc, _ = ours(url, ours_state)
+            peer_inc, _ = peer(args, url, peer_state)
+        finally:
+            proc.terminate()
+            proc.wait()
+        label = f"{latency:g} ms"
+        per_k = lambda m: m["cpu"] / m["records"] * 1000  # noqa: E731
+        rows += [
+            (f"full sync wall time, s ({label})", f"{ours_full['wall']:.2f}", f"{peer_full['wall']:.2f}",
+             ratio(ours_full["wall"], peer_full["wall"])),
+            (f"CPU s per 1,000 records ({label})", f"{per_k(ours_full):.3f}", f"{per_k(peer_full):.3f}",
+             ratio(per_k(ours_full), per_k(peer_full))),
+            (f"records ({label})", ours_full["records"], peer_full["records"], ratio(ours_full["records"],
+                                                                                    peer_full["records"])),
+            (f"requests, full sync ({label})", ours_full["requests"], peer_full["requests"],
+             ratio(ours_full["requests"], peer_full["requests"])),
+            (f"requests, no-change incremental ({label})", ours_inc["requests"], peer_inc["requests"],
+             ratio(ours_inc["requests"], peer_inc["requests"])),
+            (f"peak RSS, MB ({label})", f"{ours_full['rss_mb']:.0f}", f"{peer_full['rss_mb']:.0f}",
+             ratio(ours_full["rss_mb"], peer_full["rss_mb"])),
+        ]
+    rss = []
+    if not args.no_rss:
+        for contacts in [int(x) for x in args.rss_sizes.split(",")]:
+            proc, url = emulator(args, 0, contacts)
+            try:
+                rss.append((contacts, ours(url)[0]))
+            finally:
+                proc.terminate()
+                proc.wait()
+    print(f"\nWorkspace: {args.contacts} contacts, {args.companies} companies, {args.conversations} conversations "
+          f"(seed {args.seed}); rate limit {args.rate_limit} per 10 s.\n")
+    print("| measure | tap-intercom (this) | peer 2.2.5 | this / peer |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+    if rss:
+        print("\n| our peak RSS | MB | records |")
+        print("|---|---|---|")
+        for contacts, m in rss:
+            print(f"| {contacts:,} contacts | {m['rss_mb']:.0f} | {m['records']:,} |")
+        print(f"\nRSS ratio {rss[-1][0]:,} / {rss[0][0]:,} contacts: {rss[-1][1]['rss_mb'] / rss[0][1]['rss_mb']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

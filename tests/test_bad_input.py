@@ -1,0 +1,120 @@
+"""Bad input: one clear line on stderr, a non-zero exit, no traceback, no data on stdout, never the token."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import TAP, TOKEN, discover, run_tap, select_streams, tap_config, write_json
+
+
+def assert_clean_failure(run, *phrases):
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr
+    assert TOKEN not in run.stderr and TOKEN not in run.stdout
+    assert not any(m["type"] == "RECORD" for m in run.messages)
+    errors = [line for line in run.stderr.splitlines() if line.startswith("tap-intercom: error:")]
+    assert len(errors) == 1, run.stderr
+    for phrase in phrases:
+        assert phrase in errors[0], errors[0]
+    return errors[0]
+
+
+def run_raw(tmp_path, args):
+    proc = subprocess.run([TAP, *args], capture_output=True, text=True, timeout=120)
+    from conftest import TapRun
+    try:
+        return TapRun(proc.returncode, proc.stdout, proc.stderr)
+    except json.JSONDecodeError:  # stdout must never carry anything but Singer messages
+        raise AssertionError(f"stdout is not JSON lines: {proc.stdout[:500]!r}")
+
+
+@pytest.mark.parametrize("config, phrase", [
+    ({"start_date": "2024-01-01"}, "access_token is missing or empty"),
+    ({"access_token": "", "start_date": "2024-01-01"}, "access_token is missing or empty"),
+    ({"access_token": "   ", "start_date": "2024-01-01"}, "access_token is missing or empty"),
+    ({"access_token": TOKEN}, "start_date is missing"),
+    ({"access_token": TOKEN, "start_date": "yesterday-ish"}, "start_date"),
+    ({"access_token": TOKEN, "start_date": "2024-13-45"}, "start_date"),
+    ({"access_token": TOKEN, "start_date": "2024-01-01", "region": "mars"}, "region 'mars' is unknown"),
+    ({"access_token": TOKEN, "start_date": "2024-01-01", "base_url": "http://api.example.com"}, "http://"),
+    ({"access_token": TOKEN, "start_date": "2024-01-01", "base_url": "ftp://127.0.0.1"}, "base_url"),
+    ({"access_token": TOKEN, "start_date": "2024-01-01", "page_size": 500}, "page_size"),
+    ({"access_token": TOKEN, "start_date": "2024-01-01", "max_workers": "many"}, "max_workers"),
+])
+def test_invalid_config(tmp_path, config, phrase):
+    run = run_raw(tmp_path, ["--config", write_json(tmp_path, "c.json", config), "--discover"])
+    assert_clean_failure(run, phrase)
+
+
+@pytest.mark.parametrize("which", ["config", "state", "catalog"])
+def test_malformed_json_files(tmp_path, emulator, which):
+    files = {"config": tap_config(emulator.url), "state": {}, "catalog": {"streams": []}}
+    paths = {name: write_json(tmp_path, f"{name}.json", value) for name, value in files.items()}
+    paths[which] = write_json(tmp_path, f"bad-{which}.json", '{"access_token": "' + TOKEN + '", oops')
+    run = run_raw(tmp_path, ["--config", paths["config"], "--catalog", paths["catalog"], "--state", paths["state"]])
+    assert_clean_failure(run, which, "not valid JSON", "line 1")
+
+
+def test_missing_files(tmp_path, emulator):
+    run = run_raw(tmp_path, ["--config", str(tmp_path / "nope.json"), "--discover"])
+    assert_clean_failure(run, "cannot read config file")
+    config = write_json(tmp_path, "c.json", tap_config(emulator.url))
+    run = run_raw(tmp_path, ["--config", config, "--state", str(tmp_path / "nope.json")])
+    assert_clean_failure(run, "cannot read state file")
+
+
+def test_no_arguments_and_unknown_flags(tmp_path):
+    assert_clean_failure(run_raw(tmp_path, []), "--config is required")
+    assert_clean_failure(run_raw(tmp_path, ["--config", "x", "--frobnicate"]), "unrecognized arguments")
+
+
+def test_wrong_token_is_401(tmp_path, emulator):
+    config = tap_config(emulator.url, access_token="not-the-token-7d1e")
+    run = run_tap(tmp_path, config, check=False)
+    line = assert_clean_failure(run, "rejected the access token", "401")
+    assert "not-the-token-7d1e" not in run.stderr and "not-the-token-7d1e" not in line
+
+
+def test_token_lacking_a_scope_is_403(tmp_path, emulator):
+    limited = "limited-token-4b8e"
+    emulator.configure(tokens={TOKEN: "all", limited: ["read_users", "read_companies", "read_admins",
+                                                      "read_tags", "read_segments", "read_data_attributes"]})
+    config = tap_config(emulator.url, access_token=limited)
+    catalog = select_streams(discover(tmp_path, config), {"conversations"})
+    run = run_tap(tmp_path, config, catalog=catalog, check=False)
+    assert_clean_failure(run, "403", "/conversations/search")
+    assert limited not in run.stderr
+
+
+@pytest.mark.parametrize("state, phrase", [
+    ({"bookmarks": {"users": "2024-01-01T00:00:00Z"}}, "older format"),
+    ({"bookmarks": {"conversations": {"updated_at": "2024-01-01T00:00:00Z", "last_processed": "12"}}},
+     "another tap"),
+    ({"bookmarks": {"issues": {"since": "2024-01-01"}}}, "another tap"),
+    ({"bookmarks": {"tags": {"updated_at": "2024-01-01T00:00:00Z"}}}, "syncs in full"),
+    ({"bookmarks": {"users": {"updated_at": "last tuesday"}}}, "users"),
+    ({"bookmarks": ["users"]}, "bookmarks"),
+    ([1, 2, 3], "JSON object"),
+])
+def test_foreign_or_old_state(tmp_path, emulator, state, phrase):
+    run = run_tap(tmp_path, tap_config(emulator.url), state=state, check=False)
+    assert_clean_failure(run, phrase)
+    assert emulator.stats()["requests"] == 0  # refused before any call to Intercom
+
+
+@pytest.mark.parametrize("catalog, phrase", [
+    ({"streams": [{"tap_stream_id": "commits", "schema": {"properties": {}}, "metadata": []}]}, "another tap"),
+    ({"no_streams": True}, "streams"),
+    ([], "streams"),
+])
+def test_foreign_catalog(tmp_path, emulator, catalog, phrase):
+    run = run_tap(tmp_path, tap_config(emulator.url), catalog=catalog, check=False)
+    assert_clean_failure(run, phrase)
+
+
+def test_token_never_logged_even_at_debug(tmp_path, emulator):
+    emulator.faults(path="/tags", kind="503", count=1)
+    run = run_tap(tmp_path, tap_config(emulator.url), env={"TAP_INTERCOM_LOG_LEVEL": "DEBUG"})
+    assert "DEBUG" in run.stderr
+    assert TOKEN not in run.stderr and TOKEN not in run.stdout
+    assert "retry 1" in run.stderr
