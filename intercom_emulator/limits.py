@@ -4,7 +4,7 @@ import random
 import threading
 import time
 
-FAULT_KINDS = {"500", "502", "503", "504", "429", "401", "403", "404", "nonjson", "empty", "drop", "slow",
+FAULT_KINDS = {"400", "500", "502", "503", "504", "429", "401", "403", "404", "nonjson", "empty", "drop", "slow",
                "scroll_reset"}
 
 
@@ -52,17 +52,21 @@ class Faults:
             if seed is not None:
                 self._rng = random.Random(int(seed))
 
-    def queue(self, kind, count=1, path="", method=None):
+    def queue(self, kind, count=1, path="", method=None, after=0):
+        """Fault the next `count` matching requests, once `after` matching requests have passed unharmed."""
         if str(kind) not in FAULT_KINDS:
             raise ValueError("unknown fault kind %r" % (kind,))
         with self._lock:
             self._queue.append({"kind": str(kind), "count": int(count), "path": path or "",
-                                "method": method.upper() if method else None})
+                                "method": method.upper() if method else None, "after": int(after)})
 
     def pick(self, method, path):
         with self._lock:
             for f in self._queue:
                 if path.startswith(f["path"]) and f["method"] in (None, method):
+                    if f["after"] > 0:
+                        f["after"] -= 1
+                        break
                     f["count"] -= 1
                     if f["count"] <= 0:
                         self._queue.remove(f)

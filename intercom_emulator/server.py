@@ -3,6 +3,7 @@ rate limit, version check, scopes, dispatch) and the control API under /_emulato
 import datetime
 import gc
 import json
+import sys
 import re
 import threading
 import time
@@ -23,7 +24,7 @@ FAULT_ERRORS = {"500": ("server_error", "An unexpected error occurred"),
                 "502": ("bad_gateway", "Bad Gateway"), "503": ("service_unavailable", "Service Unavailable"),
                 "504": ("gateway_timeout", "Gateway Timeout"), "401": ("unauthorized", "Access Token Invalid"),
                 "403": ("api_plan_restricted", "Active subscription needed."),
-                "404": ("not_found", "Resource Not Found"),
+                "404": ("not_found", "Resource Not Found"), "400": ("bad_request", "Bad request"),
                 "scroll_reset": ("server_error", "Request failed due to an internal network error. "
                                                  "Please restart the scroll operation.")}
 JSON = "application/json; charset=utf-8"
@@ -119,8 +120,8 @@ class Emulator:
     def mutate(self, **body):
         return self.ws.mutate(body)
 
-    def queue_fault(self, kind, path="", count=1, method=None):
-        self.faults.queue(kind, count, path, method)
+    def queue_fault(self, kind, path="", count=1, method=None, after=0):
+        self.faults.queue(kind, count, path, method, after)
 
     def open_scroll(self):
         return self.api.open_scroll()
@@ -177,7 +178,8 @@ class Emulator:
         if name == "config":
             return 200, self.configure(**body)
         if name == "faults":
-            self.queue_fault(body.get("kind"), body.get("path", ""), body.get("count", 1), body.get("method"))
+            self.queue_fault(body.get("kind"), body.get("path", ""), body.get("count", 1), body.get("method"),
+                             body.get("after", 0))
             return 200, {"queued": self.faults.pending()}
         if name == "mutate":
             return 200, self.mutate(**body)
@@ -328,3 +330,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # hundreds of clients may connect at once
+
+    def handle_error(self, request, client_address):
+        # A client that disconnects mid-request (a killed tap, a dropped-connection fault) is routine here.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)

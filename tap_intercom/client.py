@@ -2,6 +2,7 @@
 import collections
 import email.utils
 import json
+import math
 import logging
 import os
 import threading
@@ -28,8 +29,9 @@ class RateLimiter:
     """Keeps requests under Intercom's per-app budget (read from X-RateLimit-* headers) and the tap's own cap.
 
     Intercom counts requests per app in short windows (10 s in its docs) and answers 429 past the limit. The
-    tap spends the budget freely but stops before it runs out and waits for the window to reset, so it
-    rarely meets a 429. Its own cap (requests in any 60 s) leaves room for other apps of the workspace.
+    tap spends each window's budget freely, keeps a few requests in reserve for those in flight, then waits
+    for the window to reset, so it rarely meets a 429. The first request of a run goes alone, to learn the
+    budget. The tap's own cap (requests in any 60 s) leaves room for other apps of the workspace.
     """
 
     def __init__(self, max_per_minute, reserve=1):
@@ -37,9 +39,10 @@ class RateLimiter:
         self._max_per_minute = max_per_minute
         self._sent = collections.deque()
         self._reserve = reserve
-        self._remaining = None  # requests left in the current server window, as far as we know
-        self._window_end = 0.0  # monotonic time the server window resets
-        self._window_id = None  # the server's X-RateLimit-Reset value for that window
+        self._limit = None  # X-RateLimit-Limit, once seen
+        self._budget = 1  # requests we may still send in this window; None: the server sets no limit
+        self._window_end = math.inf  # monotonic time the window resets; inf: not known yet
+        self._window_id = None  # the server's X-RateLimit-Reset value for the window
 
     def acquire(self):
         with self._cond:
@@ -47,39 +50,48 @@ class RateLimiter:
                 now = time.monotonic()
                 while self._sent and self._sent[0] <= now - 60:
                     self._sent.popleft()
-                wait = 0.0
-                if len(self._sent) >= self._max_per_minute:
-                    wait = self._sent[0] + 60 - now
-                if self._remaining is not None:
-                    if now >= self._window_end:
-                        self._remaining = None  # a new window: the next response tells its budget
-                    elif self._remaining <= self._reserve:
-                        wait = max(wait, self._window_end - now)
+                wait = self._sent[0] + 60 - now if len(self._sent) >= self._max_per_minute else 0.0
+                if now >= self._window_end:  # the window is over: a fresh budget until a response says more
+                    self._window_end = math.inf
+                    self._budget = self._limit - self._spare() if self._limit else 1
+                if self._budget is not None and self._budget <= 0:
+                    wait = max(wait, min(self._window_end - now, 1.0))
                 if wait <= 0:
                     break
                 self._cond.wait(wait)
             self._sent.append(now)
-            if self._remaining is not None:
-                self._remaining -= 1
+            if self._budget is not None:
+                self._budget -= 1
+
+    def _spare(self):
+        return min(self._reserve, (self._limit or 0) // 5)
 
     def observe(self, status, headers):
-        """Learn the budget from a response's headers; a 429 empties it until the reset."""
+        """Learn the budget from a response (headers None: no response came); a 429 empties it."""
         try:
             remaining = int(headers["X-RateLimit-Remaining"])
             reset = int(float(headers["X-RateLimit-Reset"]))
+            limit = int(headers.get("X-RateLimit-Limit") or 0) or None
         except (KeyError, TypeError, ValueError):
-            if status == 429:  # no headers: back off for a typical window
-                self._exhaust(None, time.monotonic() + 10)
+            with self._cond:
+                if status == 429:  # no headers: back off for a typical window
+                    self._budget, self._window_end, self._window_id = 0, time.monotonic() + 10, None
+                elif self._window_id is None and self._limit is None:
+                    # still learning: a server without rate-limit headers sets no budget; a failed request
+                    # lets the next one try
+                    self._budget = None if status is not None else max(self._budget or 0, 1)
+                self._cond.notify_all()
             return
         if status == 429:
             remaining = 0
         with self._cond:
+            self._limit = limit or self._limit
             if self._window_id is not None and reset < self._window_id:
                 return  # a late answer from an earlier window
+            budget = remaining - self._spare()
             if reset == self._window_id:
-                if self._remaining is not None and remaining < self._remaining:
-                    self._remaining = remaining
-                    self._cond.notify_all()
+                if self._budget is None or budget < self._budget:
+                    self._budget = budget
                 return
         # A new window. Reset is the server's epoch second; measure it against the server's own Date
         # header so a skewed local clock cannot make the tap wait too long or not at all.
@@ -87,12 +99,8 @@ class RateLimiter:
         window_end = time.monotonic() + min(max(reset - server_now, 0.0), 60.0) + 0.05
         with self._cond:
             if self._window_id is None or reset > self._window_id:
-                self._window_id, self._window_end, self._remaining = reset, window_end, remaining
+                self._window_id, self._window_end, self._budget = reset, window_end, budget
                 self._cond.notify_all()
-
-    def _exhaust(self, window_id, window_end):
-        with self._cond:
-            self._window_id, self._window_end, self._remaining = window_id, window_end, 0
 
 
 def _server_time(headers):
@@ -165,8 +173,8 @@ class IntercomClient:
             except urllib3.exceptions.HTTPError as exc:
                 problem = f"connection failed ({_root_cause(exc)})"
             _log_timer(endpoint, started, status)
+            self.limiter.observe(status, response.headers if status is not None else None)
             if status is not None:
-                self.limiter.observe(status, response.headers)
                 if status == 200:
                     try:
                         return loads(response.data)

@@ -114,8 +114,8 @@ def social_profile_rows(contact, _extra):
 
 def fetch_conversation(client, conversation, _fields):
     try:
-        return client.get(f"/conversations/{conversation['id']}", params={"display_as": "plaintext"},
-                          endpoint="/conversations/{id}")
+        # Bodies stay HTML, as Intercom stores them (display_as=plaintext would drop links and formatting).
+        return client.get(f"/conversations/{conversation['id']}", endpoint="/conversations/{id}")
     except NotFound:
         LOGGER.warning("conversation %s was deleted while syncing; skipping its parts", conversation["id"])
         return None
@@ -166,7 +166,8 @@ STREAMS = [
     Stream("conversation_parts", "conversation_part", ("id",), CONVERSATION_SEARCH, "conversation_updated_at",
            fetch=fetch_conversation, rows=conversation_part_rows,
            description="Every part of each changed conversation (Intercom keeps the 500 most recent)."),
-    Stream("admins", "admin", ("id",), listing("/admins", "admins"), description="Teammates."),
+    Stream("admins", "admin", ("id",), listing("/admins", "admins", display_avatar="true"),
+           description="Teammates, with avatars."),
     Stream("teams", "team", ("id",), listing("/teams", "teams"), description="Teams."),
     Stream("tags", "tag", ("id",), listing("/tags", "data"), description="Tags."),
     Stream("segments", "segment", ("id",), listing("/segments", "segments", include_count="true"),

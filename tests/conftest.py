@@ -31,7 +31,10 @@ class Control:
         return response.json()
 
     def truth(self, stream=None):
-        return self._call("GET", "truth" + (f"?stream={stream}" if stream else ""))
+        """{stream: records}: every stream, or just the one asked for."""
+        if stream:
+            return {stream: self._call("GET", f"truth?stream={stream}")}
+        return self._call("GET", "truth")
 
     def stats(self):
         return self._call("GET", "stats")

@@ -37,7 +37,8 @@ def test_rate_limit_headers_keep_the_tap_under_the_limit(tmp_path, make_emulator
         keys("conversation_parts", emulator.truth("conversation_parts")["conversation_parts"])
 
 
-def test_a_429_waits_for_the_reset_and_retries(tmp_path, emulator):
+def test_a_429_waits_for_the_reset_and_retries(tmp_path, make_emulator):
+    emulator = make_emulator(seed=2, contacts=100, companies=10, conversations=10, rate_window=2)
     emulator.faults(path="/contacts/search", kind="429", count=2)
     run = run_tap(tmp_path, tap_config(emulator.url))
     assert "rate limited (429)" in run.stderr
