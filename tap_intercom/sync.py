@@ -123,6 +123,8 @@ class Engine:
                     self.state.advance(stream_name, value)
                 if item.done:
                     running.remove(item.done)
+                    progress.done([s.stream.name for group in self.groups if group[0].stream.name == item.done
+                                   for s in group])
                 if item.advances or item.done:
                     self.state.currently_syncing = running[0] if running else None
                     self.writer.write([state_message(self.state.value())])
@@ -240,7 +242,8 @@ def _resolved(entry):
 
 
 class Progress:
-    """Record counts: singer's record_count METRIC lines plus a readable line per stream, every interval."""
+    """Record counts: singer's record_count METRIC lines plus a readable line per stream, every interval and
+    when its source completes."""
 
     def __init__(self):
         self.started = self.last_log = time.monotonic()
@@ -253,14 +256,19 @@ class Progress:
         now = time.monotonic()
         if now - self.last_log >= PROGRESS_INTERVAL:
             self.last_log = now
-            self._log("progress", now)
+            self._log("progress", sorted(self.totals), now)
+
+    def done(self, names):
+        self._log("done", names, time.monotonic())
 
     def finish(self):
-        self._log("done", time.monotonic())
+        self._log("progress", [name for name in sorted(self.unlogged) if self.unlogged[name]], time.monotonic())
 
-    def _log(self, what, now):
+    def _log(self, what, names, now):
         elapsed = max(now - self.started, 1e-9)
-        for name, total in sorted(self.totals.items()):
-            log_metric("counter", "record_count", self.unlogged[name], {"endpoint": name})
-            LOGGER.info("%s %s: %d records in %.0f s (%.0f/s)", what, name, total, elapsed, total / elapsed)
-        self.unlogged.clear()
+        for name in names:
+            if self.unlogged[name]:
+                log_metric("counter", "record_count", self.unlogged[name], {"endpoint": name})
+                self.unlogged[name] = 0
+            LOGGER.info("%s %s: %d records in %.1f s (%.0f/s)", what, name, self.totals[name], elapsed,
+                        self.totals[name] / elapsed)

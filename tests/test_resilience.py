@@ -104,3 +104,18 @@ def test_killed_at_random_points_and_resumed_loses_nothing(tmp_path, make_emulat
                 break
         for stream, wanted in expected.items():
             assert wanted <= seen[stream], f"chain {attempt}: {stream} lost {sorted(wanted - seen[stream])[:5]}"
+
+
+def test_currently_syncing_stream_is_resumed_first(tmp_path, emulator):
+    config = tap_config(emulator.url)
+    first = run_tap(tmp_path, config)
+    state = {**first.state, "currently_syncing": "conversation_parts"}
+    second = run_tap(tmp_path, config, state=state)
+    assert "resuming conversation_parts first" in second.stderr
+    schemas = [m["stream"] for m in second.messages if m["type"] == "SCHEMA"]
+    assert set(schemas[:2]) == {"conversations", "conversation_parts"}  # its source runs alone, first
+    data = [m["stream"] for m in second.messages if m["type"] == "RECORD"]
+    resumed = [i for i, stream in enumerate(data) if stream in ("conversations", "conversation_parts")]
+    others = [i for i, stream in enumerate(data) if stream not in ("conversations", "conversation_parts")]
+    assert resumed and others and max(resumed) < min(others)
+    assert second.state["currently_syncing"] is None

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test suite, from a fresh machine: installs the tap (as a user would, not editable) and the test tools
+# into .venv, starts PostgreSQL and prepares the Singer targets' own virtual environments, then runs pytest.
+#   scripts/test.sh                 # everything
+#   scripts/test.sh -k incremental  # extra arguments go to pytest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q --disable-pip-version-check ".[test]"
+scripts/e2e_setup.sh
+exec .venv/bin/python -m pytest tests "$@"
