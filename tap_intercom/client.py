@@ -43,6 +43,7 @@ class RateLimiter:
         self._budget = 1  # requests we may still send in this window; None: the server sets no limit
         self._window_end = math.inf  # monotonic time the window resets; inf: not known yet
         self._window_id = None  # the server's X-RateLimit-Reset value for the window
+        self._in_flight = 0  # sent, not yet answered: they may land in the next window
 
     def acquire(self):
         with self._cond:
@@ -53,13 +54,14 @@ class RateLimiter:
                 wait = self._sent[0] + 60 - now if len(self._sent) >= self._max_per_minute else 0.0
                 if now >= self._window_end:  # the window is over: a fresh budget until a response says more
                     self._window_end = math.inf
-                    self._budget = self._limit - self._spare() if self._limit else 1
+                    self._budget = self._limit - self._spare() - self._in_flight if self._limit else 1
                 if self._budget is not None and self._budget <= 0:
                     wait = max(wait, min(self._window_end - now, 1.0))
                 if wait <= 0:
                     break
                 self._cond.wait(wait)
             self._sent.append(now)
+            self._in_flight += 1
             if self._budget is not None:
                 self._budget -= 1
 
@@ -68,6 +70,8 @@ class RateLimiter:
 
     def observe(self, status, headers):
         """Learn the budget from a response (headers None: no response came); a 429 empties it."""
+        with self._cond:
+            self._in_flight -= 1
         try:
             remaining = int(headers["X-RateLimit-Remaining"])
             reset = int(float(headers["X-RateLimit-Reset"]))
@@ -88,7 +92,8 @@ class RateLimiter:
             self._limit = limit or self._limit
             if self._window_id is not None and reset < self._window_id:
                 return  # a late answer from an earlier window
-            budget = remaining - self._spare()
+            # Requests still in flight may not be counted in `remaining` yet: count them as spent.
+            budget = remaining - self._spare() - self._in_flight
             if reset == self._window_id:
                 if self._budget is None or budget < self._budget:
                     self._budget = budget
@@ -135,6 +140,7 @@ class IntercomClient:
         self.headers = {
             "Authorization": f"Bearer {config.access_token}",
             "Accept": "application/json",
+            "Accept-Encoding": "gzip",  # JSON pages shrink several times over a real network
             "Intercom-Version": config.api_version,
             "User-Agent": config.user_agent,
         }

@@ -3,12 +3,14 @@
 A Source is one way of reading an Intercom collection; streams sharing a source are read in one pass
 (users, leads and their social profiles come from one contact search; conversations and their parts from
 one conversation search). Per stream, three optional hooks hold everything Intercom-specific:
-  keep(record)                  -> does this source record belong to the stream?
-  fetch(client, record, fields) -> more data for it, fetched concurrently (run in the worker pool)
-  rows(record, extra)           -> the stream's records made from it (default: the record itself)
+  keep(record)             -> does this source record belong to the stream?
+  fetches(record, fields)  -> {name: function(client)}: more data for it, each fetched concurrently in the
+                              worker pool (only the stream's selected `fields` need completing)
+  rows(record, fetched)    -> the stream's records made from it and {name: result} (default: the record)
 """
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Optional
 
 from tap_intercom import pagers
@@ -18,6 +20,7 @@ LOGGER = logging.getLogger("tap_intercom")
 
 PARTS_LIMIT = 500  # Intercom returns only the 500 most recent parts of a conversation
 EMBEDDED_LIMIT = 10  # contacts embed at most 10 tags, companies and notes
+CONTACT_LISTS = ("tags", "companies", "notes")
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,7 @@ class Stream:
     source: Source
     replication_key: Optional[str] = None  # None: FULL_TABLE
     keep: Optional[Callable] = None
-    fetch: Optional[Callable] = None
-    needs_fetch: Optional[Callable] = None  # (record, fields) -> bool; default: always fetch
+    fetches: Optional[Callable] = None
     rows: Optional[Callable] = None
     role: Optional[str] = None  # contact search: the role this stream needs, to filter server-side
     description: str = ""
@@ -74,32 +76,31 @@ class Stream:
 
 # ---- hooks ----------------------------------------------------------------------------------------------
 
-def complete_contact_lists(client, contact, fields):
-    """Intercom embeds at most 10 tags, companies and notes in a contact; fetch the rest when has_more."""
-    for name in ("tags", "companies", "notes"):
-        embedded = contact.get(name)
-        if name not in fields or not isinstance(embedded, dict) or not embedded.get("has_more"):
-            continue
-        path = embedded.get("url") or f"/contacts/{contact['id']}/{name}"
-        try:
-            endpoint = f"/contacts/{{id}}/{name}"
-            pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
-                     else pagers.numbered_pages(client, path, "data", 150, endpoint=endpoint))
-            items = [item for page in pages for item in page]
-        except NotFound:
-            LOGGER.warning("contact %s was deleted or merged while syncing; keeping its first %d %s",
-                           contact.get("id"), EMBEDDED_LIMIT, name)
-            continue
-        embedded["data"] = [{"type": item.get("type"), "id": str(item.get("id")),
-                             "url": item.get("url") or f"/{name}/{item.get('id')}"} for item in items]
-        embedded["has_more"] = False
+def contact_list_fetches(contact, fields):
+    """Intercom embeds at most 10 tags, companies and notes in a contact; when has_more, fetch the whole list."""
+    return {name: partial(fetch_contact_list, contact, name) for name in CONTACT_LISTS
+            if name in fields and (contact.get(name) or {}).get("has_more")}
 
 
-def has_more_lists(contact, fields):
-    return any((contact.get(name) or {}).get("has_more") for name in ("tags", "companies", "notes") if name in fields)
+def fetch_contact_list(contact, name, client):
+    path = contact[name].get("url") or f"/contacts/{contact['id']}/{name}"
+    endpoint = f"/contacts/{{id}}/{name}"
+    try:
+        pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
+                 else pagers.numbered_pages(client, path, "data", 150, endpoint=endpoint))
+        return [item for page in pages for item in page]
+    except NotFound:
+        LOGGER.warning("contact %s was deleted or merged while syncing; keeping its first %d %s",
+                       contact.get("id"), EMBEDDED_LIMIT, name)
+        return None
 
 
-def contact_rows(contact, _extra):
+def contact_rows(contact, lists):
+    for name, items in (lists or {}).items():
+        if items is not None:  # the complete list, in the embedded items' form
+            contact[name]["data"] = [{"type": item.get("type"), "id": str(item.get("id")),
+                                      "url": item.get("url") or f"/{name}/{item.get('id')}"} for item in items]
+            contact[name]["has_more"] = False
     avatar = contact.get("avatar")
     if isinstance(avatar, str):  # the docs show a plain URL, the 2.14 spec an object: keep the spec's form
         contact["avatar"] = {"type": "avatar", "image_url": avatar}
@@ -112,16 +113,21 @@ def social_profile_rows(contact, _extra):
             for profile in profiles if profile.get("name") is not None and profile.get("url") is not None]
 
 
-def fetch_conversation(client, conversation, _fields):
+def conversation_fetches(conversation, _fields):
+    return {"detail": partial(fetch_conversation, conversation["id"])}
+
+
+def fetch_conversation(conversation_id, client):
     try:
         # Bodies stay HTML, as Intercom stores them (display_as=plaintext would drop links and formatting).
-        return client.get(f"/conversations/{conversation['id']}", endpoint="/conversations/{id}")
+        return client.get(f"/conversations/{conversation_id}", endpoint="/conversations/{id}")
     except NotFound:
-        LOGGER.warning("conversation %s was deleted while syncing; skipping its parts", conversation["id"])
+        LOGGER.warning("conversation %s was deleted while syncing; skipping its parts", conversation_id)
         return None
 
 
-def conversation_part_rows(conversation, detail):
+def conversation_part_rows(conversation, fetched):
+    detail = (fetched or {}).get("detail")
     if detail is None:
         return ()
     listing = detail.get("conversation_parts") or {}
@@ -151,10 +157,10 @@ def listing(path, envelope, **params):
 
 STREAMS = [
     Stream("users", "contact", ("id",), CONTACT_SEARCH, "updated_at", keep=role_is("user"), role="user",
-           fetch=complete_contact_lists, needs_fetch=has_more_lists, rows=contact_rows,
+           fetches=contact_list_fetches, rows=contact_rows,
            description="Contacts with role user, with complete tag, company and note lists."),
     Stream("contacts", "contact", ("id",), CONTACT_SEARCH, "updated_at", keep=role_is("lead"), role="lead",
-           fetch=complete_contact_lists, needs_fetch=has_more_lists, rows=contact_rows,
+           fetches=contact_list_fetches, rows=contact_rows,
            description="Leads (contacts with role lead), with complete tag, company and note lists."),
     Stream("social_profiles", "social_profile", ("contact_id", "name", "url"), CONTACT_SEARCH,
            "contact_updated_at", rows=social_profile_rows,
@@ -164,7 +170,7 @@ STREAMS = [
     Stream("conversations", "conversation", ("id",), CONVERSATION_SEARCH, "updated_at",
            description="Conversations, without their parts."),
     Stream("conversation_parts", "conversation_part", ("id",), CONVERSATION_SEARCH, "conversation_updated_at",
-           fetch=fetch_conversation, rows=conversation_part_rows,
+           fetches=conversation_fetches, rows=conversation_part_rows,
            description="Every part of each changed conversation (Intercom keeps the 500 most recent)."),
     Stream("admins", "admin", ("id",), listing("/admins", "admins", display_avatar="true"),
            description="Teammates, with avatars."),

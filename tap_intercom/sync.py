@@ -77,7 +77,8 @@ class Engine:
         self.state = state
         self.client = IntercomClient(config)
         self.writer = Writer(out)
-        self.window = config.max_workers * 2
+        self.window = config.max_workers * 4  # fetches queued or running
+        self.backlog = 1000  # records waiting behind the oldest unfinished fetch
         self.pool = None
         self.stop = threading.Event()
         self.groups = self._groups(selections)
@@ -170,16 +171,14 @@ class Engine:
             takers = [s for s in group
                       if (s.stream.keep is None or s.stream.keep(record))
                       and (start is None or cursor is None or cursor >= since[s.stream.name])]
-            fetchers = [s for s in takers if s.stream.fetch and
-                        (s.stream.needs_fetch is None or s.stream.needs_fetch(record, s.fields))]
-            if not fetchers:
-                return takers, None
-            return takers, lambda: {s.stream.name: s.stream.fetch(self.client, record, s.fields) for s in fetchers}
+            work = {(s.stream.name, name): fetch for s in takers if s.stream.fetches
+                    for name, fetch in s.stream.fetches(record, s.fields).items()}
+            return takers, work
 
         lines, counts = [], collections.Counter()
         extracted = epoch_to_rfc3339(int(time.time())).encode()
         ordered, last, high = source.sorted, None, None
-        for record, takers, extras in self._in_order(pages, plan):
+        for record, takers, fetched in self._in_order(pages, plan):
             if record is PAGE_END:
                 advances = [(name, min(last, started)) for name in names] if ordered and last is not None else []
                 yield Batch(lines, dict(counts), advances)
@@ -196,8 +195,7 @@ class Engine:
                 high = cursor if high is None else max(high, cursor)
             for selection in takers:
                 stream = selection.stream
-                extra = extras.get(stream.name) if extras else None
-                rows = stream.rows(record, extra) if stream.rows else (record,)
+                rows = stream.rows(record, fetched.get(stream.name)) if stream.rows else (record,)
                 transform, encoder = transforms[stream.name], encoders[stream.name]
                 for row in rows:
                     lines.append(encoder.line(transform(row), extracted))
@@ -210,22 +208,29 @@ class Engine:
             yield Batch(lines, dict(counts))
 
     def _in_order(self, pages, plan):
-        """(record, takers, fetched extras) in the source's order, PAGE_END after each page. A record's
-        fetches run in the pool up to `window` records ahead; records needing none skip the queue."""
-        pending = collections.deque()
+        """(record, takers, {stream: {name: result}}) in the source's order, PAGE_END after each page.
+
+        A record's fetches run in the pool while later records are read: up to `window` fetches and
+        `backlog` records wait in line, so a slow fetch holds back neither the pages nor the other fetches,
+        and memory stays bounded. Records needing no fetch skip the line when it is empty."""
+        pending, jobs = collections.deque(), 0
         for page in pages:
             for record in page:
-                takers, job = plan(record)
-                if job is None and not pending:
-                    yield record, takers, None
+                takers, work = plan(record)
+                if not work and not pending:
+                    yield record, takers, _NOTHING
                     continue
-                pending.append((record, takers, self.pool.submit(job) if job else None))
-                while len(pending) > self.window:
-                    yield _resolved(pending.popleft())
+                futures = {key: self.pool.submit(fetch, self.client) for key, fetch in work.items()}
+                jobs += len(futures)
+                pending.append((record, takers, futures))
+                while jobs > self.window or len(pending) > self.backlog:
+                    entry = pending.popleft()
+                    jobs -= len(entry[2])
+                    yield _resolved(entry)
             if pending:
-                pending.append((PAGE_END, None, None))
+                pending.append((PAGE_END, None, {}))
             else:
-                yield PAGE_END, None, None
+                yield PAGE_END, None, _NOTHING
         while pending:
             yield _resolved(pending.popleft())
 
@@ -236,9 +241,15 @@ class Engine:
         return bookmark - self.config.lookback_window
 
 
+_NOTHING = {}
+
+
 def _resolved(entry):
-    record, takers, future = entry
-    return record, takers, (future.result() if future is not None else None)
+    record, takers, futures = entry
+    fetched = {}
+    for (stream_name, name), future in futures.items():
+        fetched.setdefault(stream_name, {})[name] = future.result()
+    return record, takers, fetched
 
 
 class Progress:
