@@ -88,6 +88,11 @@ class RateLimiter:
             return
         if status == 429:
             remaining = 0
+            retry_after = _seconds(headers.get("Retry-After"))
+            if retry_after is not None:  # not documented by Intercom, but honoured when sent
+                with self._cond:
+                    self._budget, self._window_end = 0, time.monotonic() + min(retry_after, 60.0)
+                return
         with self._cond:
             self._limit = limit or self._limit
             if self._window_id is not None and reset < self._window_id:
@@ -106,6 +111,13 @@ class RateLimiter:
             if self._window_id is None or reset > self._window_id:
                 self._window_id, self._window_end, self._budget = reset, window_end, budget
                 self._cond.notify_all()
+
+
+def _seconds(value):
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return None
 
 
 def _server_time(headers):

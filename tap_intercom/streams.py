@@ -140,6 +140,13 @@ def conversation_part_rows(conversation, fetched):
     return [{**part, **parent} for part in parts]
 
 
+def admin_rows(admin, _fetched):
+    avatar = admin.get("avatar")
+    if isinstance(avatar, dict):  # 2.11 and earlier sent {"image_url": ...}; 2.14 sends the URL
+        admin["avatar"] = avatar.get("image_url")
+    return (admin,)
+
+
 def role_is(role):
     return lambda contact: contact.get("role") == role
 
@@ -172,7 +179,7 @@ STREAMS = [
     Stream("conversation_parts", "conversation_part", ("id",), CONVERSATION_SEARCH, "conversation_updated_at",
            fetches=conversation_fetches, rows=conversation_part_rows,
            description="Every part of each changed conversation (Intercom keeps the 500 most recent)."),
-    Stream("admins", "admin", ("id",), listing("/admins", "admins", display_avatar="true"),
+    Stream("admins", "admin", ("id",), listing("/admins", "admins", display_avatar="true"), rows=admin_rows,
            description="Teammates, with avatars."),
     Stream("teams", "team", ("id",), listing("/teams", "teams"), description="Teams."),
     Stream("tags", "tag", ("id",), listing("/tags", "data"), description="Tags."),

@@ -7,9 +7,11 @@ sure about sends the whole record through singer's Transformer, so the output is
 """
 import copy
 import datetime
+import logging
 
 from tap_intercom.errors import TapError
 
+LOGGER = logging.getLogger("tap_intercom")
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 _MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
 _DAYS = {}  # day number -> 'YYYY-MM-DD'
@@ -195,6 +197,7 @@ class RecordTransform:
         self._fast = _object(fields, nullable=False)
         self._schema = copy.deepcopy(schema)  # singer's Transformer reorders "type" lists in place
         self._metadata = metadata_map
+        self._warned = set()
 
     def __call__(self, record):
         try:
@@ -203,13 +206,28 @@ class RecordTransform:
             return self.slow(record)
 
     def slow(self, record):
+        """singer's Transformer, for values the fast path is unsure of. A value that fits no type of its
+        nullable field is emitted as null with a warning (once per field), rather than failing the sync."""
         # imported here: singer (with jsonschema) costs a tenth of a second to import and is rarely needed
         from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, SchemaMismatch, Transformer
 
-        transformer = Transformer(UNIX_SECONDS_INTEGER_DATETIME_PARSING)
-        try:
-            return transformer.transform(copy.deepcopy(record), self._schema, self._metadata)
-        except SchemaMismatch:
-            paths = ", ".join(sorted({".".join(map(str, error.path)) for error in transformer.errors}))
-            raise RecordMismatch(f"{self.stream_name} record {record.get('id')!r} does not match the stream's "
-                                 f"schema at: {paths}") from None
+        for attempt in range(2):
+            transformer = Transformer(UNIX_SECONDS_INTEGER_DATETIME_PARSING)
+            try:
+                return transformer.transform(copy.deepcopy(record), self._schema, self._metadata)
+            except SchemaMismatch:
+                fields = {error.path[0] for error in transformer.errors if error.path}
+                if attempt or not fields or not all(self._nullable(name) for name in fields):
+                    paths = ", ".join(sorted({".".join(map(str, e.path)) for e in transformer.errors}))
+                    raise RecordMismatch(f"{self.stream_name} record {record.get('id')!r} does not match the "
+                                         f"stream's schema at: {paths or '(top level)'}") from None
+                for name in sorted(fields - self._warned):
+                    self._warned.add(name)
+                    LOGGER.warning("%s.%s: a value does not fit the field's schema (first in record %r: %s); "
+                                   "such values are emitted as null", self.stream_name, name, record.get("id"),
+                                   type(record.get(name)).__name__)
+                record = {**record, **{name: None for name in fields}}
+
+    def _nullable(self, name):
+        kinds = (self._schema["properties"].get(name) or {}).get("type", [])
+        return "null" in (kinds if isinstance(kinds, list) else [kinds])
