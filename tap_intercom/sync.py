@@ -223,7 +223,7 @@ class Engine:
                 futures = {key: self.pool.submit(fetch, self.client) for key, fetch in work.items()}
                 jobs += len(futures)
                 pending.append((record, takers, futures))
-                while jobs > self.window or len(pending) > self.backlog:
+                while pending and (jobs > self.window or len(pending) > self.backlog or _ready(pending[0])):
                     entry = pending.popleft()
                     jobs -= len(entry[2])
                     yield _resolved(entry)
@@ -242,6 +242,10 @@ class Engine:
 
 
 _NOTHING = {}
+
+
+def _ready(entry):
+    return all(future.done() for future in entry[2].values())
 
 
 def _resolved(entry):
