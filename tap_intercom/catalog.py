@@ -66,9 +66,10 @@ class Selection:
 def select(catalog):
     """The selected streams of a catalog, in the tap's stream order.
 
-    A stream is selected when its metadata (or the legacy stream-level flag) says `selected: true`. A
-    catalog that selects nothing explicitly, like the one --discover prints, selects every stream marked
-    `selected-by-default`. A field is dropped when `selected: false`, unless its inclusion is automatic.
+    A stream is selected when its metadata (or the legacy stream-level flag) says `selected: true`, and not
+    when it says `selected: false`. A stream that says neither follows `selected-by-default` (true for every
+    stream --discover prints) unless some stream of the catalog is explicitly selected: then only the
+    explicitly selected ones are synced. A field is dropped when `selected: false`, unless automatic.
     """
     if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
         raise ConfigError("catalog must be a JSON object with a \"streams\" list (the output of --discover)")
@@ -81,14 +82,19 @@ def select(catalog):
             raise ConfigError(f"catalog has a stream {name!r} that tap-intercom does not have: is it another "
                               "tap's catalog?")
         entries[name] = (entry, _metadata_map(entry))
-    explicit = any("selected" in meta.get((), {}) or "selected" in entry for entry, meta in entries.values())
+    def flag(entry, meta):
+        top = meta.get((), {})
+        return top["selected"] if "selected" in top else entry.get("selected")
+
+    explicit = any(flag(entry, meta) is True for entry, meta in entries.values())
     chosen = []
     for stream in STREAMS:
         if stream.name not in entries:
             continue
         entry, meta = entries[stream.name]
-        top = meta.get((), {})
-        selected = entry.get("selected") or top.get("selected") if explicit else top.get("selected-by-default")
+        selected = flag(entry, meta)
+        if selected is None:
+            selected = not explicit and meta.get((), {}).get("selected-by-default", False)
         if not selected:
             continue
         schema = entry.get("schema") if isinstance(entry.get("schema"), dict) else load_schema(stream.schema)

@@ -86,7 +86,8 @@ def run(args, redact):
         sys.stdout.write(about(args.format) + "\n")
         return
     config = load_config(args.config)
-    redact.extend([config.access_token])
+    if len(config.access_token) >= 4:  # redacting a one-letter "token" would garble every log line
+        redact.append(config.access_token)
     if args.discover:
         json.dump(discover(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -9,11 +9,10 @@ import json
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TAP, TOKEN, discover, select_streams, tap_config
+from conftest import ROOT, TAP, discover, select_streams, tap_config
 
 E2E = ROOT / ".e2e"
 TARGET_POSTGRES = E2E / "target-postgres" / "bin" / "target-postgres"
@@ -208,6 +207,10 @@ def test_cron_pipeline_into_postgres_twice(make_emulator, tmp_path):
                                     f"missed {sorted(expected - emitted)[:5]}"
         assert changed[stream] | created[stream] <= emitted, stream
         assert len(emitted) < len(after[stream]), f"{stream}: run 2 did not resume from the state"
+    changed_people = {c["id"] for c in after["users"] + after["contacts"]
+                      if c["updated_at"] >= since["social_profiles"]}
+    assert {key_of(r, keys["social_profiles"]) for r in records(messages, "social_profiles")} == {
+        key_of(p, keys["social_profiles"]) for p in after["social_profiles"] if p["contact_id"] in changed_people}
     changed_conversations = {c["id"] for c in after["conversations"]
                              if c["updated_at"] >= since["conversation_parts"]}
     emitted_parts = {r["id"] for r in records(messages, "conversation_parts")}

@@ -219,3 +219,14 @@ def test_records_updated_mid_sync_are_not_lost(tmp_path, make_emulator):
     seen = read + [json.loads(line)["record"]["id"] for line in out.splitlines() if '"RECORD"' in line]
     assert before <= set(seen)
     assert all(seen.count(record_id) >= 1 for record_id in moved)
+
+
+def test_deselecting_one_stream_keeps_the_others(tmp_path, emulator):
+    config = tap_config(emulator.url)
+    catalog = discover(tmp_path, config)
+    for entry in catalog["streams"]:
+        if entry["tap_stream_id"] != "social_profiles":
+            continue
+        entry["metadata"][0]["metadata"]["selected"] = False
+    run = run_tap(tmp_path, config, catalog=catalog)
+    assert run.streams() == set(ALL) - {"social_profiles"}
