@@ -26,7 +26,8 @@ TARGET_POSTGRES_PIN="meltanolabs-target-postgres==0.8.1"
 step() { printf 'e2e-setup: %s\n' "$*"; }
 
 as_postgres() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else sudo -n -u postgres "$@"; fi
+    # from / : psql as postgres cannot read a private working directory (a mktemp clone, say)
+    if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else (cd / && sudo -n -u postgres "$@"); fi
 }
 
 # ---- PostgreSQL ---------------------------------------------------------------------------------------
