@@ -14,7 +14,7 @@ setup(
     package_data={"tap_intercom.schemas": ["*.json"]},
     install_requires=[
         "singer-python==6.*",
-        "requests>=2.32.3,<3",
+        "requests>=2.28,<3",
         "backoff>=2.2,<3",
         "pendulum>=2.1,<4",
         "jsonschema>=2.6",

@@ -119,6 +119,8 @@ def main(argv=None):
         _fail(scrub(str(exc)))
         return 1
     except BrokenPipeError:
+        # Python would try to flush stdout again at exit and print its own complaint: point it at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         _fail("stdout was closed (did the target stop?)")
         return 1
     except KeyboardInterrupt:

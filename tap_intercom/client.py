@@ -1,23 +1,18 @@
 """HTTP to Intercom: authentication, pacing under the rate limit, retries, and errors as one line."""
 import collections
 import email.utils
+import http.client
 import json
-import math
 import logging
-import os
+import math
+import socket
 import threading
 import time
+from urllib.parse import urlencode
 
-from urllib.parse import urlencode, urlsplit
-
-import backoff
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
-from requests.models import PreparedRequest
-from requests.utils import select_proxy
 from tap_intercom.errors import ApiError, NotFound, ScrollExists
 from tap_intercom.output import log_metric, loads
+from tap_intercom.transport import Transport
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -128,27 +123,14 @@ def _server_time(headers):
 
 
 class IntercomClient:
-    """Every request goes through `request`: paced, timed, retried, and its errors turned into one line.
-
-    requests' adapter picks the urllib3 connection pool once (TLS verification, proxies from the
-    environment); requests are then sent to that keep-alive pool directly, because requests' Session
-    merges settings, cookies and hooks on every call, a third of the tap's CPU on thousands of small calls.
-    """
+    """Every request goes through `request`: paced, timed, retried, and its errors turned into one line."""
 
     def __init__(self, config):
         self.base_url = config.base_url
         self.timeout = config.request_timeout
         self.max_retries = config.max_retries
         self.limiter = RateLimiter(config.max_requests_per_minute, reserve=min(config.max_workers, 8))
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=config.max_workers + 4, max_retries=0)
-        proxies = requests.utils.get_environ_proxies(self.base_url)
-        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        probe = PreparedRequest()
-        probe.prepare(method="GET", url=self.base_url + "/")
-        self.pool = adapter.get_connection_with_tls_context(probe, verify, proxies)
-        # Through a plain-http proxy the request line carries the absolute URL; otherwise just the path.
-        absolute = urlsplit(self.base_url).scheme == "http" and select_proxy(self.base_url, proxies)
-        self.url_prefix = self.base_url if absolute else urlsplit(self.base_url).path.rstrip("/")
+        self.transport = Transport(config.base_url, config.request_timeout)
         self.headers = {
             "Authorization": f"Bearer {config.access_token}",
             "Accept": "application/json",
@@ -170,12 +152,11 @@ class IntercomClient:
             path = path[len(self.base_url):]
         elif "://" in path:
             raise ApiError(f"Intercom pointed to a page outside {self.base_url}: {path}")
-        url = self.url_prefix + path + (("&" if "?" in path else "?") + urlencode(params) if params else "")
+        url = path + (("&" if "?" in path else "?") + urlencode(params) if params else "")
         data = json.dumps(body).encode() if body is not None else None
         headers = self.post_headers if data is not None else self.headers
         endpoint = endpoint or path
-        delays = backoff.expo(base=2, factor=0.5, max_value=30)
-        next(delays)  # backoff's generators yield None first
+        delays = None  # backoff's exponential delays, made at the first failure (its import is not free)
         failures = rate_limited = 0
         while True:
             self.limiter.acquire()
@@ -183,19 +164,17 @@ class IntercomClient:
             started = time.monotonic()
             status = None
             try:
-                response = self.pool.urlopen(method, url, body=data, headers=headers, retries=False, redirect=False,
-                                             timeout=self.timeout, preload_content=True, assert_same_host=False)
-                status = response.status
-            except urllib3.exceptions.TimeoutError:
+                status, response_headers, content = self.transport.request(method, url, data, headers)
+            except (socket.timeout, TimeoutError):
                 problem = f"no response within {self.timeout:g} s"
-            except urllib3.exceptions.HTTPError as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 problem = f"connection failed ({_root_cause(exc)})"
             _log_timer(endpoint, started, status)
-            self.limiter.observe(status, response.headers if status is not None else None)
+            self.limiter.observe(status, response_headers if status is not None else None)
             if status is not None:
                 if status == 200:
                     try:
-                        return loads(response.data)
+                        return loads(content)
                     except ValueError:
                         problem = "HTTP 200 with a body that is not JSON"
                 elif status == 429:
@@ -205,13 +184,18 @@ class IntercomClient:
                         continue  # acquire() waits until X-RateLimit-Reset
                     problem = f"HTTP 429 {MAX_RATE_LIMIT_WAITS} times in a row"
                 elif status in RETRY_STATUSES:
-                    problem = f"HTTP {status}{_error_detail(response.data)}"
+                    problem = f"HTTP {status}{_error_detail(content)}"
                 else:
-                    raise _api_error(method, path, status, response.data)
+                    raise _api_error(method, path, status, content)
             failures += 1
             if failures > self.max_retries:
                 raise ApiError(f"{method} {path} failed after {failures} attempts: {problem}")
-            delay = backoff.full_jitter(next(delays))
+            if delays is None:
+                import backoff
+                delays = backoff.expo(base=2, factor=0.5, max_value=30)
+                next(delays)  # backoff's generators yield None first
+                jitter = backoff.full_jitter
+            delay = jitter(next(delays))
             LOGGER.warning("%s %s: %s; retry %d of %d in %.1f s", method, path, problem, failures,
                            self.max_retries, delay)
             time.sleep(delay)
@@ -223,7 +207,7 @@ def _log_timer(endpoint, started, status):
 
 
 def _root_cause(exc):
-    """The innermost error's name (urllib3 keeps causes in args as well as in __cause__)."""
+    """The innermost error's name (some errors keep their cause in args rather than in __cause__)."""
     for _ in range(10):
         inner = exc.__cause__ or exc.__context__ or next(
             (arg for arg in exc.args if isinstance(arg, BaseException)), None)

@@ -1,11 +1,10 @@
 """The tap's settings: read, checked and given their defaults in one place."""
+import datetime
 import ipaddress
 import json
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-import pendulum
 
 from tap_intercom import __version__
 from tap_intercom.errors import ConfigError
@@ -75,16 +74,30 @@ def parse_datetime(value, what):
     """ISO 8601 text to epoch seconds (UTC when no offset is given)."""
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{what} must be an ISO 8601 date-time string, got {value!r}")
-    try:
-        parsed = pendulum.parse(value.strip(), strict=False)
-    except Exception:  # pendulum raises several types for bad input
-        raise ConfigError(f"{what} {value!r} is not an ISO 8601 date-time") from None
-    if not isinstance(parsed, pendulum.DateTime):
-        parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day) if isinstance(parsed, pendulum.Date) \
-            else None
+    text = value.strip()
+    try:  # the common forms, without importing pendulum
+        parsed = datetime.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        parsed = _pendulum_parse(text)
     if parsed is None:
         raise ConfigError(f"{what} {value!r} is not an ISO 8601 date-time")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
     return int(parsed.timestamp())
+
+
+def _pendulum_parse(text):
+    import pendulum  # the rest of ISO 8601 (week dates, ordinal dates, compact forms)
+
+    try:
+        parsed = pendulum.parse(text, strict=False)
+    except Exception:  # pendulum raises several types for bad input
+        return None
+    if isinstance(parsed, pendulum.DateTime):
+        return parsed
+    if isinstance(parsed, pendulum.Date):
+        return datetime.datetime(parsed.year, parsed.month, parsed.day, tzinfo=datetime.timezone.utc)
+    return None
 
 
 def _check_base_url(url):

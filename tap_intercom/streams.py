@@ -21,6 +21,7 @@ LOGGER = logging.getLogger("tap_intercom")
 PARTS_LIMIT = 500  # Intercom returns only the 500 most recent parts of a conversation
 EMBEDDED_LIMIT = 10  # contacts embed at most 10 tags, companies and notes
 CONTACT_LISTS = ("tags", "companies", "notes")
+_NO_LIST = {}
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class Stream:
 def contact_list_fetches(contact, fields):
     """Intercom embeds at most 10 tags, companies and notes in a contact; when has_more, fetch the whole list."""
     return {name: partial(fetch_contact_list, contact, name) for name in CONTACT_LISTS
-            if name in fields and (contact.get(name) or {}).get("has_more")}
+            if (contact.get(name) or _NO_LIST).get("has_more") and name in fields}
 
 
 def fetch_contact_list(contact, name, client):

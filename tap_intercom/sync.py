@@ -164,16 +164,21 @@ class Engine:
         started = int(time.time())
         if source.incremental:
             LOGGER.info("%s: reading %s from %s", ", ".join(names), source.path, epoch_to_rfc3339(start))
-        pages = prefetched(source.pages(self.client, start, self.config.page_size, role))
+        pages = source.pages(self.client, start, self.config.page_size, role)
+        if source.style != "listing":  # a listing is one call: nothing to fetch ahead
+            pages = prefetched(pages)
+
+        members = [(s, s.stream.keep, since[s.stream.name] if start is not None else None) for s in group]
+        fetching = [s for s in group if s.stream.fetches]
 
         def plan(record):
             cursor = _epoch(record.get("updated_at"))
-            takers = [s for s in group
-                      if (s.stream.keep is None or s.stream.keep(record))
-                      and (start is None or cursor is None or cursor >= since[s.stream.name])]
-            work = {(s.stream.name, name): fetch for s in takers if s.stream.fetches
-                    for name, fetch in s.stream.fetches(record, s.fields).items()}
-            return takers, work
+            takers = [s for s, keep, after in members
+                      if (keep is None or keep(record)) and (after is None or cursor is None or cursor >= after)]
+            if not fetching:
+                return takers, _NOTHING
+            return takers, {(s.stream.name, name): fetch for s in takers if s.stream.fetches
+                            for name, fetch in s.stream.fetches(record, s.fields).items()}
 
         lines, counts = [], collections.Counter()
         extracted = epoch_to_rfc3339(int(time.time())).encode()

@@ -1,0 +1,94 @@
+"""Keep-alive HTTP/1.1 to one origin: one connection per thread, from the standard library's http.client.
+
+The tap makes thousands of small calls to a single host from a fixed set of long-lived threads. A
+connection per thread needs no pool, and http.client alone costs measurably less CPU per call than a
+requests Session on top of urllib3's pool (see bench/run.py). requests still supplies what it does best
+for HTTPS: the proxy settings of the environment (HTTPS_PROXY, NO_PROXY, ...) and the CA bundle.
+"""
+import base64
+import gzip
+import http.client
+import os
+import ssl
+import threading
+from urllib.parse import unquote, urlsplit
+
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+class Transport:
+    def __init__(self, base_url, timeout):
+        parts = urlsplit(base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.prefix = parts.path.rstrip("/")
+        self.https = parts.scheme == "https"
+        self.host, self.port = parts.hostname, parts.port or (443 if self.https else 80)
+        self.timeout = timeout
+        self.context = None
+        self.proxy = None
+        if self.https or os.environ.keys() & {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"}:
+            import requests.utils  # environment proxies honour NO_PROXY; requests' CA bundle is certifi's
+
+            proxy = requests.utils.select_proxy(base_url, requests.utils.get_environ_proxies(base_url))
+            self.proxy = urlsplit(proxy) if proxy else None
+        self.proxy_auth = {}
+        if self.proxy is not None and self.proxy.username:
+            credentials = f"{unquote(self.proxy.username)}:{unquote(self.proxy.password or '')}"
+            self.proxy_auth["Proxy-Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+        if self.https:
+            from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or DEFAULT_CA_BUNDLE_PATH
+            self.context = ssl.create_default_context(cafile=bundle)
+        self._local = threading.local()
+
+    def _connect(self):
+        if self.proxy is None:
+            return (http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.context)
+                    if self.https else http.client.HTTPConnection(self.host, self.port, timeout=self.timeout))
+        proxy_port = self.proxy.port or (443 if self.proxy.scheme == "https" else 80)
+        if self.https:  # CONNECT through the proxy, then TLS with the API host
+            connection = http.client.HTTPSConnection(self.proxy.hostname, proxy_port, timeout=self.timeout,
+                                                     context=self.context)
+            connection.set_tunnel(self.host, self.port, headers=self.proxy_auth)
+            return connection
+        return http.client.HTTPConnection(self.proxy.hostname, proxy_port, timeout=self.timeout)
+
+    def request(self, method, path, body, headers):
+        """Send a request; return (status, headers, body). Raises OSError or http.client.HTTPException."""
+        target = self.prefix + path
+        if self.proxy is not None and not self.https:  # a plain-http proxy wants the absolute URL
+            target = self.origin + target
+            headers = {**headers, **self.proxy_auth}
+        for attempt in (1, 2):
+            connection = self._connection()
+            reused = connection.sock is not None
+            try:
+                connection.request(method, target, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+            except _STALE:
+                self.close()
+                if reused and attempt == 1:  # the server closed the idle connection: one fresh try
+                    continue
+                raise
+            except BaseException:
+                self.close()
+                raise
+            if response.will_close:
+                self.close()
+            if response.getheader("Content-Encoding") == "gzip":
+                data = gzip.decompress(data)
+            return response.status, response.headers, data
+
+    def _connection(self):
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._connect()
+        return connection
+
+    def close(self):
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
