@@ -2,6 +2,7 @@
 rate limit, version check, scopes, dispatch) and the control API under /_emulator/."""
 import datetime
 import gc
+import gzip
 import json
 import sys
 import re
@@ -55,8 +56,9 @@ class Emulator:
     def __init__(self, seed=7, contacts=500, companies=100, conversations=150, token="emulator-token",
                  clock=None, tz_offset_hours=0, latency_ms=0, rate_limit=1667, rate_window=10, scroll_expiry=60,
                  scroll_page_size=50, fault_rate=0.0, fault_kinds=DEFAULT_FAULT_KINDS, fault_seed=1,
-                 host="127.0.0.1", port=0, slow_seconds=5.0):
+                 host="127.0.0.1", port=0, slow_seconds=5.0, gzip=False):
         self.host, self.port = host, int(port)
+        self.gzip = bool(gzip)  # compress responses for clients that send Accept-Encoding: gzip
         gc.disable()  # generation allocates millions of objects: collector passes would only slow it down
         try:
             self.ws = Workspace(seed, contacts, companies, conversations, parse_clock(clock), tz_offset_hours)
@@ -129,6 +131,8 @@ class Emulator:
     def configure(self, **cfg):
         if "latency_ms" in cfg:
             self.latency_ms = float(cfg["latency_ms"])
+        if "gzip" in cfg:
+            self.gzip = bool(cfg["gzip"])
         if "slow_seconds" in cfg:
             self.slow_seconds = float(cfg["slow_seconds"])
         if "rate_limit" in cfg:
@@ -148,7 +152,7 @@ class Emulator:
         return self.config()
 
     def config(self):
-        return {"latency_ms": self.latency_ms, "slow_seconds": self.slow_seconds,
+        return {"latency_ms": self.latency_ms, "slow_seconds": self.slow_seconds, "gzip": self.gzip,
                 "rate_limit": self.limiter.limit, "rate_window": self.limiter.window,
                 "scroll_expiry": self.api.scroll_expiry, "scroll_page_size": self.api.scroll_page_size,
                 "fault_rate": self.faults.rate, "fault_kinds": list(self.faults.kinds),
@@ -282,6 +286,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = payload.encode()
         else:
             body = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
+        if self.emulator.gzip and "gzip" in (self.headers.get("Accept-Encoding") or "") and len(body) > 256:
+            body = gzip.compress(body, compresslevel=1)  # as Intercom does for clients that accept it
+            headers = {**(headers or {}), "Content-Encoding": "gzip"}
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))

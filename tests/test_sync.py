@@ -230,3 +230,11 @@ def test_deselecting_one_stream_keeps_the_others(tmp_path, emulator):
         entry["metadata"][0]["metadata"]["selected"] = False
     run = run_tap(tmp_path, config, catalog=catalog)
     assert run.streams() == set(ALL) - {"social_profiles"}
+
+
+def test_gzip_compressed_responses(tmp_path, make_emulator):
+    emulator = make_emulator(seed=11, contacts=120, companies=20, conversations=15, gzip=True)
+    run = run_tap(tmp_path, tap_config(emulator.url))
+    truth = emulator.truth()
+    for stream in ("users", "contacts", "conversation_parts", "companies"):
+        assert set(by_key(stream, run.records(stream))) == set(expected_records(stream, truth[stream]))
