@@ -78,7 +78,7 @@ def select(catalog):
         if not isinstance(entry, dict):
             raise ConfigError("catalog: every item of \"streams\" must be an object")
         name = entry.get("tap_stream_id") or entry.get("stream")
-        if name not in STREAMS_BY_NAME:
+        if not isinstance(name, str) or name not in STREAMS_BY_NAME:
             raise ConfigError(f"catalog has a stream {name!r} that tap-intercom does not have: is it another "
                               "tap's catalog?")
         entries[name] = (entry, _metadata_map(entry))
@@ -112,6 +112,10 @@ def select(catalog):
 def _metadata_map(entry):
     result = {}
     for item in entry.get("metadata") or []:
-        if isinstance(item, dict) and isinstance(item.get("metadata"), dict):
-            result[tuple(item.get("breadcrumb") or ())] = item["metadata"]
+        breadcrumb = item.get("breadcrumb") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict) or not all(
+                isinstance(part, str) for part in breadcrumb or ()):
+            raise ConfigError(f"catalog: a metadata entry of {entry.get('tap_stream_id')!r} is not "
+                              "{\"breadcrumb\": [...], \"metadata\": {...}}")
+        result[tuple(breadcrumb or ())] = item["metadata"]
     return result

@@ -38,14 +38,13 @@ def _parse_args(argv):
 
 
 def _setup_logging():
-    """singer's log format on stderr, with every secret replaced before any handler sees it."""
+    """singer's log format on stderr; TAP_INTERCOM_LOG_LEVEL sets the level (secrets: see below)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     level = os.environ.get("TAP_INTERCOM_LOG_LEVEL", "INFO").upper()
     root.setLevel(level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO")
-    logging.getLogger("urllib3").setLevel("DEBUG" if level == "DEBUG" else "WARNING")
 
 
 def _replace_all(text, secrets):
@@ -117,18 +116,20 @@ def main(argv=None):
         return 0
     except TapError as exc:
         _fail(scrub(str(exc)))
-        return 1
+        code = 1
     except BrokenPipeError:
         # Python would try to flush stdout again at exit and print its own complaint: point it at /dev/null.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         _fail("stdout was closed (did the target stop?)")
-        return 1
+        code = 1
     except KeyboardInterrupt:
         _fail("interrupted")
-        return 130
+        code = 130
     except Exception as exc:  # a bug: still one line, never a traceback that could carry data
         _fail(scrub(f"internal error: {type(exc).__name__}: {exc}"))
-        return 2
+        code = 2
+    # Exit now: worker threads still waiting on a request or a retry have nothing left to contribute.
+    os._exit(code)
 
 
 def _redact_secrets_lazy(secrets):
@@ -152,5 +153,5 @@ def _fail(message):
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):
         pass
-    sys.stderr.write(f"{NAME}: error: {message}\n")
+    sys.stderr.write(f"{NAME}: error: {' '.join(message.split())}\n")  # one line, whatever the API said
     sys.stderr.flush()

@@ -4,7 +4,6 @@ import email.utils
 import http.client
 import json
 import logging
-import math
 import socket
 import threading
 import time
@@ -18,6 +17,10 @@ LOGGER = logging.getLogger("tap_intercom")
 
 RETRY_STATUSES = {500, 502, 503, 504}
 MAX_RATE_LIMIT_WAITS = 30  # consecutive 429s before giving up; each waits for the window to reset
+# A company scroll broken by a network error on Intercom's side cannot continue: its 500 says so, and the
+# scroll pager restarts it as it does an expired one (a 404).
+RESTART_SCROLL = "restart the scroll"
+DEFAULT_WINDOW = 10.0  # seconds: Intercom's documented rate-limit window, until its headers say otherwise
 
 
 class RateLimiter:
@@ -35,9 +38,11 @@ class RateLimiter:
         self._sent = collections.deque()
         self._reserve = reserve
         self._limit = None  # X-RateLimit-Limit, once seen
+        self._window_seconds = DEFAULT_WINDOW  # the window's length, as the server's headers show it
         self._budget = 1  # requests we may still send in this window; None: the server sets no limit
-        self._window_end = math.inf  # monotonic time the window resets; inf: not known yet
-        self._window_id = None  # the server's X-RateLimit-Reset value for the window
+        self._window_end = time.monotonic() + DEFAULT_WINDOW  # monotonic time the window resets
+        self._window_id = None  # the server's X-RateLimit-Reset of the window the budget is for (None: unknown)
+        self._last_reset = None  # the latest X-RateLimit-Reset seen
         self._in_flight = 0  # sent, not yet answered: they may land in the next window
 
     def acquire(self):
@@ -47,11 +52,15 @@ class RateLimiter:
                 while self._sent and self._sent[0] <= now - 60:
                     self._sent.popleft()
                 wait = self._sent[0] + 60 - now if len(self._sent) >= self._max_per_minute else 0.0
-                if now >= self._window_end:  # the window is over: a fresh budget until a response says more
-                    self._window_end = math.inf
-                    self._budget = self._limit - self._spare() - self._in_flight if self._limit else 1
+                if now >= self._window_end:
+                    # The window is over: a fresh budget (one probe while the limit is unknown), until the
+                    # answers say more. Answers from the old window no longer count.
+                    self._window_end = now + self._window_seconds
+                    self._window_id = None
+                    if self._budget is not None:
+                        self._budget = self._limit - self._spare() - self._in_flight if self._limit else 1
                 if self._budget is not None and self._budget <= 0:
-                    wait = max(wait, min(self._window_end - now, 1.0))
+                    wait = max(wait, self._window_end - now)
                 if wait <= 0:
                     break
                 self._cond.wait(wait)
@@ -72,40 +81,41 @@ class RateLimiter:
             reset = int(float(headers["X-RateLimit-Reset"]))
             limit = int(headers.get("X-RateLimit-Limit") or 0) or None
         except (KeyError, TypeError, ValueError):
-            with self._cond:
-                if status == 429:  # no headers: back off for a typical window
-                    self._budget, self._window_end, self._window_id = 0, time.monotonic() + 10, None
-                elif self._window_id is None and self._limit is None:
-                    # still learning: a server without rate-limit headers sets no budget; a failed request
-                    # lets the next one try
-                    self._budget = None if status is not None else max(self._budget or 0, 1)
-                self._cond.notify_all()
+            if status == 429:  # no budget headers: wait as told (Retry-After), else for a typical window
+                self._empty_until(_seconds(headers.get("Retry-After") if headers else None) or DEFAULT_WINDOW)
+            elif status is not None and self._limit is None:
+                with self._cond:  # a server without rate-limit headers sets no budget
+                    self._budget = None
+                    self._cond.notify_all()
+            return
+        if status == 429 and _seconds(headers.get("Retry-After")) is not None:
+            self._empty_until(_seconds(headers.get("Retry-After")))  # not documented by Intercom; honoured
             return
         if status == 429:
             remaining = 0
-            retry_after = _seconds(headers.get("Retry-After"))
-            if retry_after is not None:  # not documented by Intercom, but honoured when sent
-                with self._cond:
-                    self._budget, self._window_end = 0, time.monotonic() + min(retry_after, 60.0)
-                return
+        # Reset is the server's epoch second; measure it against the server's own Date header so a skewed
+        # local clock cannot make the tap wait too long or not at all.
+        seconds_left = min(max(reset - (_server_time(headers) or time.time()), 0.0), 60.0) + 0.05
         with self._cond:
             self._limit = limit or self._limit
-            if self._window_id is not None and reset < self._window_id:
-                return  # a late answer from an earlier window
             # Requests still in flight may not be counted in `remaining` yet: count them as spent.
             budget = remaining - self._spare() - self._in_flight
-            if reset == self._window_id:
-                if self._budget is None or budget < self._budget:
+            if self._last_reset is not None and reset <= self._last_reset:
+                if reset == self._window_id and (self._budget is None or budget < self._budget):
                     self._budget = budget
-                return
-        # A new window. Reset is the server's epoch second; measure it against the server's own Date
-        # header so a skewed local clock cannot make the tap wait too long or not at all.
-        server_now = _server_time(headers) or time.time()
-        window_end = time.monotonic() + min(max(reset - server_now, 0.0), 60.0) + 0.05
+                return  # otherwise a late answer from a window already over
+            if self._last_reset is not None:  # consecutive windows are one window apart; skipped ones, more
+                gap = min(max(reset - self._last_reset, 1), 60)
+                self._window_seconds = gap if self._window_seconds == DEFAULT_WINDOW else min(self._window_seconds, gap)
+            self._window_id = self._last_reset = reset
+            self._budget = budget
+            self._window_end = time.monotonic() + seconds_left
+            self._cond.notify_all()
+
+    def _empty_until(self, seconds):
         with self._cond:
-            if self._window_id is None or reset > self._window_id:
-                self._window_id, self._window_end, self._budget = reset, window_end, budget
-                self._cond.notify_all()
+            self._budget = 0
+            self._window_end = time.monotonic() + min(seconds, 60.0)
 
 
 def _seconds(value):
@@ -169,6 +179,10 @@ class IntercomClient:
                 problem = f"no response within {self.timeout:g} s"
             except (OSError, http.client.HTTPException) as exc:
                 problem = f"connection failed ({_root_cause(exc)})"
+            except (ValueError, UnicodeError):  # a header http.client refuses; never show it, it may be the token
+                self.limiter.observe(None, None)
+                raise ApiError(f"{method} {path}: a request header holds characters HTTP does not allow "
+                               "(check access_token and user_agent)") from None
             _log_timer(endpoint, started, status)
             self.limiter.observe(status, response_headers if status is not None else None)
             if status is not None:
@@ -183,6 +197,8 @@ class IntercomClient:
                         LOGGER.info("rate limited (429) on %s %s; waiting for the window to reset", method, path)
                         continue  # acquire() waits until X-RateLimit-Reset
                     problem = f"HTTP 429 {MAX_RATE_LIMIT_WAITS} times in a row"
+                elif status in RETRY_STATUSES and RESTART_SCROLL in _error_detail(content):
+                    raise NotFound(f"{method} {path}: HTTP {status}{_error_detail(content)}", status)
                 elif status in RETRY_STATUSES:
                     problem = f"HTTP {status}{_error_detail(content)}"
                 else:

@@ -3,7 +3,7 @@ import datetime
 import ipaddress
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from tap_intercom import __version__
@@ -39,7 +39,7 @@ _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_windo
 
 @dataclass(frozen=True)
 class Config:
-    access_token: str
+    access_token: str = field(repr=False)
     start_date: int  # epoch seconds
     base_url: str
     api_version: str
@@ -101,7 +101,11 @@ def _pendulum_parse(text):
 
 
 def _check_base_url(url):
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError when out of range
+    except (TypeError, ValueError, AttributeError):
+        raise ConfigError(f"config: base_url {url!r} is not an http(s) URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"config: base_url {url!r} is not an http(s) URL")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
@@ -132,10 +136,13 @@ def load_config(path):
     token = values["access_token"]
     if not isinstance(token, str) or not token.strip():
         raise ConfigError("config: access_token is missing or empty")
+    if not all("!" <= char <= "~" for char in token.strip()):  # it goes into an HTTP header as is
+        raise ConfigError("config: access_token holds spaces, line breaks or non-ASCII characters; "
+                          "paste the token exactly as Intercom shows it")
     if values["start_date"] is None:
         raise ConfigError("config: start_date is missing")
     region = values["region"]
-    if region not in REGIONS:
+    if not isinstance(region, str) or region not in REGIONS:
         raise ConfigError(f"config: region {region!r} is unknown (use one of: {', '.join(REGIONS)})")
     base_url = _check_base_url(values["base_url"]) if values["base_url"] else REGIONS[region]
     for name, kind in _POSITIVE_NUMBERS.items():
@@ -145,7 +152,8 @@ def load_config(path):
         except (TypeError, ValueError):
             valid = False
         if not valid:
-            raise ConfigError(f"config: {name} must be a positive number, got {raw.get(name)!r}")
+            raise ConfigError(f"config: {name} must be a number of at least "
+                              f"{0 if name in ('lookback_window', 'max_retries') else 1}, got {raw.get(name)!r}")
     if values["page_size"] > 150:
         raise ConfigError("config: page_size must be at most 150 (Intercom's limit)")
     for name in ("api_version", "user_agent"):

@@ -11,13 +11,20 @@ SCROLL_RESTARTS = 5
 
 
 def listing_pages(client, path, envelope, params=None, endpoint=None):
-    """One GET (admins, teams, tags, segments, data attributes); follows `pages.next` should one appear."""
+    """One GET (admins, teams, tags, segments, data attributes); follows `pages.next` should one appear,
+    as a URL or as a cursor."""
     url = path
     while url:
         response = client.get(url, params=params, endpoint=endpoint or path)
         yield response.get(envelope) or []
-        following = (response.get("pages") or {}).get("next")
-        url, params = (following, None) if isinstance(following, str) and following else (None, None)
+        pages = response.get("pages")
+        following = pages.get("next") if isinstance(pages, dict) else None
+        if isinstance(following, str) and following:
+            url, params = following, None
+        elif isinstance(following, dict) and following.get("starting_after"):
+            params = {**(params or {}), "starting_after": following["starting_after"]}
+        else:
+            url = None
 
 
 def search_pages(client, path, envelope, query, sort, page_size):
@@ -53,7 +60,7 @@ def scroll_pages(client, path, envelope):
     Intercom allows one open scroll per app: a scroll left open by a killed run answers 400 scroll_exists
     until it idles out (1 minute), so the tap waits and retries. A scroll cannot resume from a point: when
     it expires mid-way (404) or Intercom asks to restart it, it starts again from the first page, repeating
-    records (targets upsert) rather than missing any.
+    records (targets upsert) rather than missing any. The client reports both as NotFound.
     """
     restarts = 0
     while True:

@@ -3,7 +3,6 @@
 Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null}.
 """
 import logging
-import threading
 
 from tap_intercom.config import parse_datetime
 from tap_intercom.errors import ConfigError
@@ -16,8 +15,7 @@ CURSOR = "updated_at"
 class State:
     def __init__(self, bookmarks=None, currently_syncing=None):
         self._bookmarks = dict(bookmarks or {})  # stream -> epoch seconds
-        self.currently_syncing = currently_syncing
-        self._lock = threading.Lock()
+        self.currently_syncing = currently_syncing  # only the engine's main thread reads and writes State
 
     @classmethod
     def parse(cls, raw, incremental, all_streams):
@@ -46,7 +44,7 @@ class State:
                                   f"{CURSOR!r}: the state is from another tap or an older version")
             parsed[stream] = parse_datetime(bookmark[CURSOR], f"state: the bookmark of {stream!r}")
         current = raw.get("currently_syncing")
-        if current is not None and current not in all_streams:
+        if current is not None and (not isinstance(current, str) or current not in all_streams):
             LOGGER.warning("state: ignoring currently_syncing %r, not a stream of this tap", current)
             current = None
         return cls(parsed, current)
@@ -56,14 +54,11 @@ class State:
 
     def advance(self, stream, value):
         """Move a bookmark forward; a value behind the current bookmark is ignored."""
-        with self._lock:
-            if value is not None and value > self._bookmarks.get(stream, -1):
-                self._bookmarks[stream] = value
+        if value is not None and value > self._bookmarks.get(stream, -1):
+            self._bookmarks[stream] = value
 
     def value(self):
-        with self._lock:
-            return {
-                "bookmarks": {name: {CURSOR: epoch_to_rfc3339(value)} for name, value in
-                              sorted(self._bookmarks.items())},
-                "currently_syncing": self.currently_syncing,
-            }
+        return {
+            "bookmarks": {name: {CURSOR: epoch_to_rfc3339(value)} for name, value in sorted(self._bookmarks.items())},
+            "currently_syncing": self.currently_syncing,
+        }

@@ -2,8 +2,8 @@
 
 A Source is one way of reading an Intercom collection; streams sharing a source are read in one pass
 (users, leads and their social profiles come from one contact search; conversations and their parts from
-one conversation search). Per stream, three optional hooks hold everything Intercom-specific:
-  keep(record)             -> does this source record belong to the stream?
+one conversation search). A stream of the contact search may take one `role` (user or lead). Two optional hooks hold everything else
+that is Intercom-specific:
   fetches(record, fields)  -> {name: function(client)}: more data for it, each fetched concurrently in the
                               worker pool (only the stream's selected `fields` need completing)
   rows(record, fetched)    -> the stream's records made from it and {name: result} (default: the record)
@@ -21,6 +21,7 @@ LOGGER = logging.getLogger("tap_intercom")
 PARTS_LIMIT = 500  # Intercom returns only the 500 most recent parts of a conversation
 EMBEDDED_LIMIT = 10  # contacts embed at most 10 tags, companies and notes
 CONTACT_LISTS = ("tags", "companies", "notes")
+SUBLIST_PAGE_SIZE = 50  # the documented maximum for these lists is unclear (150 in general, 60 seen); 50 is safe
 _NO_LIST = {}
 
 
@@ -68,10 +69,10 @@ class Stream:
     key: tuple
     source: Source
     replication_key: Optional[str] = None  # None: FULL_TABLE
-    keep: Optional[Callable] = None
     fetches: Optional[Callable] = None
     rows: Optional[Callable] = None
-    role: Optional[str] = None  # contact search: the role this stream needs, to filter server-side
+    role: Optional[str] = None  # contact search: the contacts' role this stream takes (filtered server-side
+    # when every selected stream of the search takes the same one)
     description: str = ""
 
 
@@ -88,7 +89,7 @@ def fetch_contact_list(contact, name, client):
     endpoint = f"/contacts/{{id}}/{name}"
     try:
         pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
-                 else pagers.numbered_pages(client, path, "data", 150, endpoint=endpoint))
+                 else pagers.numbered_pages(client, path, "data", SUBLIST_PAGE_SIZE, endpoint=endpoint))
         return [item for page in pages for item in page]
     except NotFound:
         LOGGER.warning("contact %s was deleted or merged while syncing; keeping its first %d %s",
@@ -148,10 +149,6 @@ def admin_rows(admin, _fetched):
     return (admin,)
 
 
-def role_is(role):
-    return lambda contact: contact.get("role") == role
-
-
 # ---- declarations ---------------------------------------------------------------------------------------
 
 CONTACT_SEARCH = Source("contacts", "/contacts/search", "data", "search", day_granular=True)
@@ -164,10 +161,10 @@ def listing(path, envelope, **params):
 
 
 STREAMS = [
-    Stream("users", "contact", ("id",), CONTACT_SEARCH, "updated_at", keep=role_is("user"), role="user",
+    Stream("users", "contact", ("id",), CONTACT_SEARCH, "updated_at", role="user",
            fetches=contact_list_fetches, rows=contact_rows,
            description="Contacts with role user, with complete tag, company and note lists."),
-    Stream("contacts", "contact", ("id",), CONTACT_SEARCH, "updated_at", keep=role_is("lead"), role="lead",
+    Stream("contacts", "contact", ("id",), CONTACT_SEARCH, "updated_at", role="lead",
            fetches=contact_list_fetches, rows=contact_rows,
            description="Leads (contacts with role lead), with complete tag, company and note lists."),
     Stream("social_profiles", "social_profile", ("contact_id", "name", "url"), CONTACT_SEARCH,

@@ -2,8 +2,9 @@
 
 Concurrency, and why it keeps bookmarks safe:
 - every source (contact search, conversation search, company scroll, each listing) runs in its own producer
-  thread, fetching its next page while the current one is processed, and hands the main thread batches of
-  finished RECORD lines together with the bookmarks those lines make safe;
+  thread and hands the main thread batches of finished RECORD lines together with the bookmarks those lines
+  make safe; a search fetches its next page while the current one is processed, and the company scroll is
+  read ahead into a temporary file, so a slow target cannot let it expire;
 - per-record fetches (conversation parts, contacts' long tag/company/note lists) run in one bounded worker
   pool and are consumed in the source's order, so a batch never holds a record whose children are missing;
 - the main thread is the only writer of stdout: it writes a batch, then moves the batch's bookmarks forward,
@@ -11,14 +12,16 @@ Concurrency, and why it keeps bookmarks safe:
 """
 import collections
 import logging
+import os
 import queue
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tap_intercom.client import IntercomClient
-from tap_intercom.output import RecordLines, Writer, log_metric, schema_message, state_message
+from tap_intercom.output import RecordLines, Writer, dumps, loads, log_metric, schema_message, state_message
 from tap_intercom.transform import RecordTransform, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -32,7 +35,7 @@ class Batch:
     lines: list
     counts: dict = field(default_factory=dict)  # stream -> records in lines
     advances: list = field(default_factory=list)  # (stream, epoch seconds) safe once lines are written
-    done: str = None  # the source that finished
+    done: str = None  # the first stream of the source group that finished (the group's name)
 
 
 @dataclass
@@ -69,6 +72,49 @@ def prefetched(pages):
         if page is PAGE_END:
             return
         yield page
+
+
+def spooled(pages):
+    """Read every page as fast as the API answers, into a temporary file, while the caller takes them at its
+    own pace. A company scroll left idle for a minute expires, and a slow target must not make it idle."""
+    spool = tempfile.TemporaryFile()
+    ready = threading.Condition()
+    progress = {"written": 0, "done": False, "error": None}
+
+    def fill():
+        try:
+            for page in pages:
+                line = dumps(page) + b"\n"
+                with ready:
+                    spool.seek(0, os.SEEK_END)
+                    spool.write(line)
+                    progress["written"] += 1
+                    ready.notify()
+        except BaseException as exc:  # re-raised in the consuming thread, after the pages before it
+            progress["error"] = exc
+        finally:
+            with ready:
+                progress["done"] = True
+                ready.notify()
+
+    threading.Thread(target=fill, daemon=True, name="spool").start()
+    taken, offset = 0, 0
+    try:
+        while True:
+            with ready:
+                while taken >= progress["written"] and not progress["done"]:
+                    ready.wait()
+                if taken >= progress["written"]:
+                    if progress["error"] is not None:
+                        raise progress["error"]
+                    return
+                spool.seek(offset)
+                line = spool.readline()
+                offset = spool.tell()
+            taken += 1
+            yield loads(line)
+    finally:
+        spool.close()
 
 
 class Engine:
@@ -165,16 +211,18 @@ class Engine:
         if source.incremental:
             LOGGER.info("%s: reading %s from %s", ", ".join(names), source.path, epoch_to_rfc3339(start))
         pages = source.pages(self.client, start, self.config.page_size, role)
-        if source.style != "listing":  # a listing is one call: nothing to fetch ahead
+        if source.style == "scroll":
+            pages = spooled(pages)
+        elif source.style == "search":  # a listing is one call: nothing to fetch ahead
             pages = prefetched(pages)
 
-        members = [(s, s.stream.keep, since[s.stream.name] if start is not None else None) for s in group]
+        members = [(s, s.stream.role, since[s.stream.name] if start is not None else None) for s in group]
         fetching = [s for s in group if s.stream.fetches]
 
         def plan(record):
             cursor = _epoch(record.get("updated_at"))
-            takers = [s for s, keep, after in members
-                      if (keep is None or keep(record)) and (after is None or cursor is None or cursor >= after)]
+            takers = [s for s, role, after in members if (role is None or record.get("role") == role)
+                      and (after is None or cursor is None or cursor >= after)]
             if not fetching:
                 return takers, _NOTHING
             return takers, {(s.stream.name, name): fetch for s in takers if s.stream.fetches

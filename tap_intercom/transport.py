@@ -11,6 +11,7 @@ import http.client
 import os
 import ssl
 import threading
+import zlib
 from urllib.parse import unquote, urlsplit
 
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
@@ -67,6 +68,8 @@ class Transport:
                 connection.request(method, target, body=body, headers=headers)
                 response = connection.getresponse()
                 data = response.read()
+                if response.getheader("Content-Encoding") == "gzip":
+                    data = _gunzip(data)
             except _STALE:
                 self.close()
                 if reused and attempt == 1:  # the server closed the idle connection: one fresh try
@@ -77,8 +80,6 @@ class Transport:
                 raise
             if response.will_close:
                 self.close()
-            if response.getheader("Content-Encoding") == "gzip":
-                data = gzip.decompress(data)
             return response.status, response.headers, data
 
     def _connection(self):
@@ -92,3 +93,10 @@ class Transport:
         if connection is not None:
             connection.close()
             self._local.connection = None
+
+
+def _gunzip(data):
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:  # a truncated or corrupt body: retried like a dropped one
+        raise http.client.IncompleteRead(b"") from exc

@@ -238,3 +238,19 @@ def test_gzip_compressed_responses(tmp_path, make_emulator):
     truth = emulator.truth()
     for stream in ("users", "contacts", "conversation_parts", "companies"):
         assert set(by_key(stream, run.records(stream))) == set(expected_records(stream, truth[stream]))
+
+
+def test_a_slow_target_does_not_let_the_company_scroll_expire(tmp_path, make_emulator):
+    emulator = make_emulator(seed=8, contacts=20, companies=2500, conversations=5, scroll_expiry=2)
+    config = tap_config(emulator.url)
+    catalog = select_streams(discover(tmp_path, config), {"companies"})
+    proc = subprocess.Popen([TAP, "--config", write_json(tmp_path, "c.json", config),
+                             "--catalog", write_json(tmp_path, "k.json", catalog)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    import time
+    time.sleep(6)  # a target busy loading: the pipe is full long past the scroll's 2 s idle expiry
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert b"restarting it" not in err
+    ids = {json.loads(line)["record"]["id"] for line in out.splitlines() if b'"RECORD"' in line}
+    assert ids == {c["id"] for c in emulator.truth("companies")["companies"]}
