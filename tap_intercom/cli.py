@@ -138,10 +138,8 @@ def _redact_secrets_lazy(secrets):
 
     def redacting_factory(*args, **kwargs):
         record = make_record(*args, **kwargs)
-        if secrets:
-            message = record.getMessage()
-            if any(secret in message for secret in secrets):
-                record.msg, record.args = _replace_all(message, secrets), ()
+        if secrets:  # format once here (handlers then use the result as is), replacing any secret
+            record.msg, record.args = _replace_all(record.getMessage(), secrets), ()
         return record
 
     logging.setLogRecordFactory(redacting_factory)

@@ -88,14 +88,12 @@ class RateLimiter:
                     self._budget = None
                     self._cond.notify_all()
             return
-        if status == 429 and _seconds(headers.get("Retry-After")) is not None:
-            self._empty_until(_seconds(headers.get("Retry-After")))  # not documented by Intercom; honoured
-            return
         if status == 429:
+            retry_after = _seconds(headers.get("Retry-After"))
+            if retry_after is not None:  # not documented by Intercom, but honoured when sent
+                self._empty_until(retry_after)
+                return
             remaining = 0
-        # Reset is the server's epoch second; measure it against the server's own Date header so a skewed
-        # local clock cannot make the tap wait too long or not at all.
-        seconds_left = min(max(reset - (_server_time(headers) or time.time()), 0.0), 60.0) + 0.05
         with self._cond:
             self._limit = limit or self._limit
             # Requests still in flight may not be counted in `remaining` yet: count them as spent.
@@ -109,6 +107,9 @@ class RateLimiter:
                 self._window_seconds = gap if self._window_seconds == DEFAULT_WINDOW else min(self._window_seconds, gap)
             self._window_id = self._last_reset = reset
             self._budget = budget
+            # Reset is the server's epoch second; measure it against the server's own Date header so a
+            # skewed local clock cannot make the tap wait too long or not at all.
+            seconds_left = min(max(reset - (_server_time(headers) or time.time()), 0.0), 60.0) + 0.05
             self._window_end = time.monotonic() + seconds_left
             self._cond.notify_all()
 

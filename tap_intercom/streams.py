@@ -80,8 +80,9 @@ class Stream:
 
 def contact_list_fetches(contact, fields):
     """Intercom embeds at most 10 tags, companies and notes in a contact; when has_more, fetch the whole list."""
-    return {name: partial(fetch_contact_list, contact, name) for name in CONTACT_LISTS
-            if (contact.get(name) or _NO_LIST).get("has_more") and name in fields}
+    longer = [name for name in CONTACT_LISTS if (contact.get(name) or _NO_LIST).get("has_more")]
+    return {name: partial(fetch_contact_list, contact, name) for name in longer if name in fields} if longer \
+        else _NO_LIST
 
 
 def fetch_contact_list(contact, name, client):
