@@ -9,6 +9,7 @@ from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, Transformer
 
 from conftest import ROOT, TAP, discover, run_tap, select_streams, tap_config, write_json
 from tap_intercom.catalog import load_schema
+from tap_intercom.transform import epoch_to_rfc3339
 from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
 
 ALL = [stream.name for stream in STREAMS]
@@ -254,3 +255,15 @@ def test_a_slow_target_does_not_let_the_company_scroll_expire(tmp_path, make_emu
     assert b"restarting it" not in err
     ids = {json.loads(line)["record"]["id"] for line in out.splitlines() if b'"RECORD"' in line}
     assert ids == {c["id"] for c in emulator.truth("companies")["companies"]}
+
+
+def test_a_search_that_refuses_sorting_is_read_unsorted_and_bookmarked_at_the_end(tmp_path, emulator):
+    config = tap_config(emulator.url, page_size=20)
+    emulator.faults(method="POST", path="/conversations/search", kind="400", count=1)
+    catalog = select_streams(discover(tmp_path, config), {"conversations"})
+    run = run_tap(tmp_path, config, catalog=catalog)
+    assert "refused the sort" in run.stderr
+    truth = emulator.truth("conversations")["conversations"]
+    assert {r["id"] for r in run.records("conversations")} == {c["id"] for c in truth}
+    assert run.state["bookmarks"]["conversations"]["updated_at"] == epoch_to_rfc3339(
+        max(c["updated_at"] for c in truth))
