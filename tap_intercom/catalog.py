@@ -17,7 +17,7 @@ def load_schema(name):
 
 
 def _metadata(stream, schema):
-    automatic = set(stream.key) | ({stream.replication_key} if stream.replication_key else set())
+    automatic = stream.automatic
     top = {
         "table-key-properties": list(stream.key),
         "forced-replication-method": "INCREMENTAL" if stream.replication_key else "FULL_TABLE",
@@ -100,7 +100,7 @@ def select(catalog):
         schema = entry.get("schema") if isinstance(entry.get("schema"), dict) else load_schema(stream.schema)
         if not isinstance(schema.get("properties"), dict):
             raise ConfigError(f"catalog: the schema of {stream.name!r} has no properties")
-        automatic = set(stream.key) | ({stream.replication_key} if stream.replication_key else set())
+        automatic = stream.automatic
         fields = frozenset(
             name for name in schema["properties"]
             if name in automatic or not (meta.get(("properties", name), {}).get("selected") is False

@@ -198,10 +198,10 @@ class IntercomClient:
                         LOGGER.info("rate limited (429) on %s %s; waiting for the window to reset", method, path)
                         continue  # acquire() waits until X-RateLimit-Reset
                     problem = f"HTTP 429 {MAX_RATE_LIMIT_WAITS} times in a row"
-                elif status in RETRY_STATUSES and RESTART_SCROLL in _error_detail(content):
-                    raise NotFound(f"{method} {path}: HTTP {status}{_error_detail(content)}", status)
                 elif status in RETRY_STATUSES:
                     problem = f"HTTP {status}{_error_detail(content)}"
+                    if RESTART_SCROLL in problem:
+                        raise NotFound(f"{method} {path}: {problem}", status)
                 else:
                     raise _api_error(method, path, status, content)
             failures += 1

@@ -75,6 +75,11 @@ class Stream:
     # when every selected stream of the search takes the same one)
     description: str = ""
 
+    @property
+    def automatic(self):
+        """Fields always emitted: the key and the replication key."""
+        return set(self.key) | ({self.replication_key} if self.replication_key else set())
+
 
 # ---- hooks ----------------------------------------------------------------------------------------------
 
