@@ -274,7 +274,7 @@ def per_page_of(raw, default):
 class Searcher:
     """Caches matching + sorted key lists per (kind, query, sort) and pages through them."""
 
-    def __init__(self, ws, size=32):
+    def __init__(self, ws, size=256):  # room for many concurrent searches (a tap reading windows)
         self.ws, self.size = ws, size
         self._cache = OrderedDict()
         self._lock = threading.Lock()

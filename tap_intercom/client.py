@@ -9,6 +9,7 @@ import threading
 import time
 from urllib.parse import urlencode
 
+from tap_intercom.concurrency import InFlightTarget
 from tap_intercom.errors import ApiError, NotFound, ScrollExists
 from tap_intercom.output import log_metric, loads
 from tap_intercom.transport import Transport
@@ -29,10 +30,11 @@ class RateLimiter:
     Intercom counts requests per app in short windows (10 s in its docs) and answers 429 past the limit. The
     tap spends each window's budget freely, keeps a few requests in reserve for those in flight, then waits
     for the window to reset, so it rarely meets a 429. The first request of a run goes alone, to learn the
-    budget. The tap's own cap (requests in any 60 s) leaves room for other apps of the workspace.
+    budget. The tap's own cap (requests in any 60 s) leaves room for other apps of the workspace. It is also the
+    one worker limit: at most rate x latency requests in flight (concurrency.py), whoever sends them.
     """
 
-    def __init__(self, max_per_minute, reserve=1):
+    def __init__(self, max_per_minute, reserve=1, max_in_flight=16):
         self._cond = threading.Condition()
         self._max_per_minute = max_per_minute
         self._sent = collections.deque()
@@ -44,6 +46,7 @@ class RateLimiter:
         self._window_id = None  # the server's X-RateLimit-Reset of the window the budget is for (None: unknown)
         self._last_reset = None  # the latest X-RateLimit-Reset seen
         self._in_flight = 0  # sent, not yet answered: they may land in the next window
+        self._in_flight_target = InFlightTarget(max_in_flight)
 
     def acquire(self):
         with self._cond:
@@ -59,23 +62,38 @@ class RateLimiter:
                     self._window_id = None
                     if self._budget is not None:
                         self._budget = self._limit - self._spare() - self._in_flight if self._limit else 1
+                    self._cond.notify_all()
                 if self._budget is not None and self._budget <= 0:
                     wait = max(wait, self._window_end - now)
-                if wait <= 0:
+                busy = self._in_flight >= self.in_flight_target()  # enough in flight to spend the budget
+                if wait <= 0 and not busy:
                     break
-                self._cond.wait(wait)
+                self._cond.wait(wait if wait > 0 else None)  # a busy slot frees with an answer (notify)
             self._sent.append(now)
             self._in_flight += 1
             if self._budget is not None:
                 self._budget -= 1
+            if self._in_flight < self.in_flight_target():
+                self._cond.notify()  # room for one more: pass it on (answers wake only one waiter each)
+
+    def rate(self):
+        """Requests per second the budget allows: Intercom's limit per window, or the tap's own cap."""
+        own = self._max_per_minute / 60.0
+        return min(own, self._limit / self._window_seconds) if self._limit else own
+
+    def in_flight_target(self):
+        return self._in_flight_target.target(self.rate())
 
     def _spare(self):
         return min(self._reserve, (self._limit or 0) // 5)
 
-    def observe(self, status, headers):
+    def observe(self, status, headers, latency=None):
         """Learn the budget from a response (headers None: no response came); a 429 empties it."""
         with self._cond:
             self._in_flight -= 1
+            if latency is not None:
+                self._in_flight_target.observe(latency)
+            self._cond.notify()
         try:
             remaining = int(headers["X-RateLimit-Remaining"])
             reset = int(float(headers["X-RateLimit-Reset"]))
@@ -140,7 +158,8 @@ class IntercomClient:
         self.base_url = config.base_url
         self.timeout = config.request_timeout
         self.max_retries = config.max_retries
-        self.limiter = RateLimiter(config.max_requests_per_minute, reserve=min(config.max_workers, 8))
+        self.limiter = RateLimiter(config.max_requests_per_minute, reserve=min(config.max_workers, 8),
+                                   max_in_flight=config.max_workers)
         self.transport = Transport(config.base_url, config.request_timeout)
         self.headers = {
             "Authorization": f"Bearer {config.access_token}",
@@ -185,7 +204,8 @@ class IntercomClient:
                 raise ApiError(f"{method} {path}: a request header holds characters HTTP does not allow "
                                "(check access_token and user_agent)") from None
             _log_timer(endpoint, started, status)
-            self.limiter.observe(status, response_headers if status is not None else None)
+            self.limiter.observe(status, response_headers if status is not None else None,
+                                 time.monotonic() - started if status is not None else None)
             if status is not None:
                 if status == 200:
                     try:

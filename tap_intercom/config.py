@@ -28,13 +28,14 @@ SETTINGS = {
     "request_timeout": (60, "Seconds to wait for one HTTP response before retrying it."),
     "page_size": (150, "Records per search page, 1-150 (Intercom's maximum is 150)."),
     "lookback_window": (900, "Seconds re-read behind each bookmark, for records Intercom indexes late."),
-    "max_workers": (16, "Concurrent requests for conversation parts and contacts' tag/company/note lists."),
+    "max_workers": (100, "Ceiling on requests in flight; the tap keeps rate x latency in flight (Little's law)."),
     "max_requests_per_minute": (10000, "The tap's own cap on requests; lower it when other apps share the workspace."),
     "max_retries": (7, "Retries of a request that failed with 5xx, a timeout, a dropped connection or non-JSON."),
+    "search_window_pages": (10, "Pages per window of a search read as concurrent windows of updated_at."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
-                     "max_requests_per_minute": int, "max_retries": int}
+                     "max_requests_per_minute": int, "max_retries": int, "search_window_pages": int}
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Config:
     max_workers: int
     max_requests_per_minute: int
     max_retries: int
+    search_window_pages: int = 10
 
 
 def read_json_file(path, what):
@@ -172,4 +174,5 @@ def load_config(path):
         max_workers=values["max_workers"],
         max_requests_per_minute=values["max_requests_per_minute"],
         max_retries=values["max_retries"],
+        search_window_pages=values["search_window_pages"],
     )

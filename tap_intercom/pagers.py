@@ -27,6 +27,12 @@ def listing_pages(client, path, envelope, params=None, endpoint=None):
             url = None
 
 
+class SearchPage(list):
+    """A page of search results, with what the search said of all its results."""
+    total_count = None  # matching records, as Intercom counts them
+    sorted = True  # False when the search refused the sort
+
+
 def search_pages(client, path, envelope, query, sort, page_size):
     """POST search with the cursor in the body. Cursors are stateless: a record updated between two pages
     moves behind the cursor and comes again, which is why the engine sorts ascending by updated_at."""
@@ -36,13 +42,15 @@ def search_pages(client, path, envelope, query, sort, page_size):
             response = client.post(path, body, endpoint=path)
         except ApiError as exc:
             # Sorting conversation search is not in Intercom's spec (it works in practice). Refused, the
-            # search still works unsorted: the engine then sees the disorder and moves bookmarks only at the end.
+            # search still works unsorted: its pages say so, and windows.py moves bookmarks only when it completes.
             if exc.status != 400 or "sort" not in body or "starting_after" in body["pagination"]:
                 raise
             LOGGER.warning("%s refused the sort (%s); reading it unsorted", path, exc)
             body = {key: value for key, value in body.items() if key != "sort"}
             continue
-        yield response.get(envelope) or []
+        page = SearchPage(response.get(envelope) or [])
+        page.total_count, page.sorted = response.get("total_count"), "sort" in body
+        yield page
         following = (response.get("pages") or {}).get("next")
         cursor = following.get("starting_after") if isinstance(following, dict) else None
         if not cursor:

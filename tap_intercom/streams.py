@@ -38,28 +38,26 @@ class Source:
     def incremental(self):
         return self.style != "listing"
 
-    @property
-    def sorted(self):
-        return self.style == "search"
-
-    def pages(self, client, since, page_size, role=None):
+    def pages(self, client, since, page_size, role=None, until=None):
         if self.style == "listing":
             return pagers.listing_pages(client, self.path, self.envelope, self.params)
         if self.style == "scroll":
             return pagers.scroll_pages(client, self.path, self.envelope)
-        return pagers.search_pages(client, self.path, self.envelope, self._query(since, role),
+        return pagers.search_pages(client, self.path, self.envelope, self._query(since, role, until),
                                    {"field": "updated_at", "order": "ascending"}, page_size)
 
-    def _query(self, since, role):
+    def _query(self, since, role, until=None):
         # Day-granular `>` X matches from the day after X's day (in the workspace's timezone, which the tap
         # cannot know): X = since - 1 day starts at since's own day whatever the timezone. Conversation
         # search is exact but documents `>` as "greater or equal": since - 1 is right under both readings.
         # Records before `since` are dropped by the engine.
         after = since - 86400 if self.day_granular else since - 1
-        query = {"field": "updated_at", "operator": ">", "value": after}
+        filters = [{"field": "updated_at", "operator": ">", "value": after}]
+        if until is not None:  # a window's end (windows.py): day-granular `<` X matches before X's day
+            filters.append({"field": "updated_at", "operator": "<", "value": until})
         if role:
-            query = {"operator": "AND", "value": [{"field": "role", "operator": "=", "value": role}, query]}
-        return query
+            filters.insert(0, {"field": "role", "operator": "=", "value": role})
+        return filters[0] if len(filters) == 1 else {"operator": "AND", "value": filters}
 
 
 @dataclass(frozen=True)

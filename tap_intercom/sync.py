@@ -3,8 +3,9 @@
 Concurrency, and why it keeps bookmarks safe:
 - every source (contact search, conversation search, company scroll, each listing) runs in its own producer
   thread and hands the main thread batches of finished RECORD lines together with the bookmarks those lines
-  make safe; a search fetches its next page while the current one is processed, and the company scroll is
-  read ahead into a temporary file, so a slow target cannot let it expire;
+  make safe; a search is read as windows of updated_at, several at once, each page carrying the bookmark it
+  makes safe (windows.py), and the company scroll is read ahead into a temporary file, so a slow target
+  cannot let it expire;
 - per-record fetches (conversation parts, contacts' long tag/company/note lists) run in one bounded worker
   pool and are consumed in the source's order, so a batch never holds a record whose children are missing;
 - the main thread is the only writer of stdout: it writes a batch, then moves the batch's bookmarks forward,
@@ -20,6 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from tap_intercom import windows
 from tap_intercom.client import IntercomClient
 from tap_intercom.output import RecordLines, Writer, dumps, loads, log_metric, schema_message, state_message
 from tap_intercom.transform import RecordTransform, epoch_to_rfc3339
@@ -50,28 +52,6 @@ def _epoch(value):
         return int(float(value))
     except (TypeError, ValueError):
         return None
-
-
-def prefetched(pages):
-    """Fetch the next page while the current one is processed: cursor paging is sequential, the work is not."""
-    handoff = queue.Queue(maxsize=1)
-
-    def fetch_ahead():
-        try:
-            for page in pages:
-                handoff.put((page, None))
-            handoff.put((PAGE_END, None))
-        except BaseException as exc:  # re-raised in the consuming thread
-            handoff.put((None, exc))
-
-    threading.Thread(target=fetch_ahead, daemon=True, name="pages").start()
-    while True:
-        page, error = handoff.get()
-        if error is not None:
-            raise error
-        if page is PAGE_END:
-            return
-        yield page
 
 
 def spooled(pages):
@@ -213,8 +193,9 @@ class Engine:
         pages = source.pages(self.client, start, self.config.page_size, role)
         if source.style == "scroll":
             pages = spooled(pages)
-        elif source.style == "search":  # a listing is one call: nothing to fetch ahead
-            pages = prefetched(pages)
+        elif source.style == "search":
+            pages = windows.partitioned(self.client, source, start, self.config.page_size, role, started,
+                                        self.config.search_window_pages)
 
         members = [(s, s.stream.role, since[s.stream.name] if start is not None else None) for s in group]
         fetching = [s for s in group if s.stream.fetches]
@@ -230,21 +211,17 @@ class Engine:
 
         lines, counts = [], collections.Counter()
         extracted = epoch_to_rfc3339(int(time.time())).encode()
-        ordered, last, high = source.sorted, None, None
+        high = None
         for record, takers, fetched in self._in_order(pages, plan):
-            if record is PAGE_END:
-                advances = [(name, min(last, started)) for name in names] if ordered and last is not None else []
+            if record is PAGE_END:  # `takers` holds the page: a search's page carries the bookmark it makes safe
+                safe = getattr(takers, "safe", None)
+                advances = [(name, min(safe, started)) for name in names] if safe is not None else []
                 yield Batch(lines, dict(counts), advances)
                 lines, counts = [], collections.Counter()
                 extracted = epoch_to_rfc3339(int(time.time())).encode()
                 continue
             cursor = _epoch(record.get("updated_at"))
             if cursor is not None:
-                if ordered and last is not None and cursor < last:
-                    ordered = False
-                    LOGGER.warning("%s: results are not sorted by updated_at; bookmarks will move only when "
-                                   "the stream completes", source.path)
-                last = cursor
                 high = cursor if high is None else max(high, cursor)
             for selection in takers:
                 stream = selection.stream
@@ -254,7 +231,7 @@ class Engine:
                     lines.append(encoder.line(transform(row), extracted))
                 counts[stream.name] += len(rows)
         if source.incremental and high is not None:
-            # Unsorted sources (the scroll) move only now; never past the moment reading began, so a record
+            # Other sources (the scroll) move only now; never past the moment reading began, so a record
             # changed during the sync is read again next time rather than skipped.
             yield Batch(lines, dict(counts), [(name, min(high, started)) for name in names])
         elif lines:
@@ -281,9 +258,9 @@ class Engine:
                     jobs -= len(entry[2])
                     yield _resolved(entry)
             if pending:
-                pending.append((PAGE_END, None, {}))
+                pending.append((PAGE_END, page, {}))
             else:
-                yield PAGE_END, None, _NOTHING
+                yield PAGE_END, page, _NOTHING
         while pending:
             yield _resolved(pending.popleft())
 

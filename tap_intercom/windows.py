@@ -1,0 +1,204 @@
+"""Partitioned searches: a search's range of updated_at read as windows, several at once, each with its own cursor.
+
+A search cursor is sequential (each page needs the previous page's cursor), so one search walks one page per
+round trip however large the rate budget. Windows of updated_at are independent searches, read concurrently:
+- The first window is the whole range, [since, open). Its first page tells how many records match
+  (`total_count`). Little to read: it stays the only window, and the run makes no extra call. More: the rest of
+  its range is split, evenly in time, into windows of about `window_pages` pages; the first window reads on
+  until its records pass the first split point. Each new window's first page may split it again.
+- Contact search matches dates by whole day in the workspace's timezone (API-NOTES 3.7). A window starting at T
+  and ending at T' asks for `> T - 1 day AND < T'`: [T's day, T''s day), whatever the timezone, so consecutive
+  windows tile without a gap. Such windows split only at whole days.
+- Windows start oldest first, as many at once as the in-flight target allows (concurrency.py); each is sorted
+  ascending, and its thread hands its pages over in order.
+- Bookmarks: every page handed to the engine carries `safe`, the end of the longest run of completed windows
+  from the start (and of the first unfinished window's records read so far, when sorted): every matching record
+  before it is on that page or an earlier one. A window of unsorted results moves nothing until it completes.
+"""
+import logging
+import math
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+from tap_intercom.transform import epoch_to_rfc3339
+
+LOGGER = logging.getLogger("tap_intercom")
+
+DAY = 86400
+# A window asking from T's day starts at that day's midnight in the workspace's timezone: no earlier than 25 hours
+# (a day with a daylight-saving change) before T.
+DAY_SLACK = DAY + 3600
+MAX_ACTIVE = 16  # windows read at once, at most; each holds a page or two in memory
+_DONE = object()
+
+
+class Page(list):
+    """Records of one window's page, and the bookmark that is safe once they (and earlier pages) are written."""
+
+    def __init__(self, records, safe):
+        super().__init__(records)
+        self.safe = safe
+
+
+@dataclass(eq=False)
+class Window:
+    start: int  # the query's lower bound (T above)
+    end: Optional[int]  # the next window's start, the query's upper bound; None: open
+    floor: int  # every matching record before it is in an earlier window
+    stop_at: Optional[int] = None  # split off later: reading may stop once a record at or past it is read
+    reached: Optional[int] = None  # the newest updated_at handed over, while the window is sorted
+    sorted: bool = True
+    started: bool = False
+    done: bool = False
+
+
+def partitioned(client, source, since, page_size, role, now, window_pages):
+    """The search's pages from `since` on, windows read concurrently; each page a `Page` carrying `safe`."""
+    return _Partition(client, source, since, page_size, role, now, window_pages).pages()
+
+
+class _Partition:
+    def __init__(self, client, source, since, page_size, role, now, window_pages):
+        self.client, self.source, self.page_size, self.role, self.now = client, source, page_size, role, now
+        self.window_records = window_pages * page_size
+        self.windows = [Window(since, None, since)]
+        self.lock = threading.Lock()
+        self.handoff = queue.Queue(maxsize=MAX_ACTIVE)
+        self.closed = threading.Event()
+        self.high = None  # the newest updated_at handed over
+
+    def pages(self):
+        active, safe = 0, None
+        try:
+            while True:
+                active += self._start_more(active)
+                if active == 0:
+                    return
+                window, page, error = self.handoff.get()
+                if error is not None:
+                    raise error
+                with self.lock:
+                    if page is _DONE:
+                        window.done, page = True, ()
+                        active -= 1
+                    else:
+                        self._handed_over(window, page)
+                    moved = self._safe()
+                if page or (moved is not None and moved != safe):
+                    safe = moved
+                    yield Page(page, safe)
+        finally:
+            self.closed.set()
+
+    def _start_more(self, active):
+        allowed = max(2, min(MAX_ACTIVE, self.client.limiter.in_flight_target() // 4))
+        started = 0
+        with self.lock:
+            for window in self.windows:
+                if active + started >= allowed:
+                    break
+                if not window.started:
+                    window.started = True
+                    started += 1
+                    threading.Thread(target=self._read, args=(window,), daemon=True, name="window").start()
+        return started
+
+    def _read(self, window):
+        """One window's pages, in order, into the handoff; the first page may split the window."""
+        try:
+            first, ordered, newest = True, True, None
+            for page in self.source.pages(self.client, window.start, self.page_size, self.role, window.end):
+                low, high, ascending = _span(page)
+                ordered = ordered and page.sorted and ascending and (newest is None or low is None or low >= newest)
+                newest = high if high is not None else newest
+                if first and ordered and high is not None:
+                    self._split(window, page.total_count, len(page), high)
+                first = False
+                if not ordered:
+                    window.stop_at = None  # unsorted: only the end of its results completes the window
+                if not self._put((window, page, None)):
+                    return
+                if window.stop_at is not None and high is not None and high >= window.stop_at:
+                    break  # sorted ascending: every record before stop_at is read; the next window has the rest
+            self._put((window, _DONE, None))
+        except BaseException as exc:  # re-raised in the consuming thread
+            self._put((window, None, exc))
+
+    def _put(self, item):
+        while not self.closed.is_set():
+            try:
+                self.handoff.put(item, timeout=1.0)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _split(self, window, total, read, newest):
+        """Split what is left of the window into windows of about `window_records`, evenly in time."""
+        if not isinstance(total, int) or total <= 2 * self.window_records:
+            return
+        end = window.end if window.end is not None else max(self.now, newest + 1)
+        pieces = math.ceil((total - read) / self.window_records)
+        step = (end - newest) / pieces
+        granule = DAY if self.source.day_granular else 1
+        points, previous = [], max(window.start, newest)
+        for i in range(1, pieces):
+            point = int(newest + step * i) // granule * granule
+            if point - previous >= granule and end - point >= granule:
+                points.append(point)
+                previous = point
+        if not points:
+            return
+        with self.lock:
+            at = self.windows.index(window) + 1
+            bounds = points + [window.end]
+            self.windows[at:at] = [Window(start, following, self._floor(start))
+                                   for start, following in zip(points, bounds[1:])]
+            window.stop_at = points[0]
+        LOGGER.info("%s: %d records from %s on; reading them as %d windows of updated_at", self.source.path,
+                    total, epoch_to_rfc3339(window.start), len(points) + 1)
+
+    def _floor(self, start):
+        return start - DAY_SLACK if self.source.day_granular else start
+
+    def _handed_over(self, window, page):
+        low, high, ascending = _span(page)
+        if high is None:
+            return
+        self.high = high if self.high is None else max(self.high, high)
+        if not (page.sorted and ascending) or (window.reached is not None and low < window.reached):
+            window.sorted = False
+        if window.sorted:
+            window.reached = high
+
+    def _safe(self):
+        """The bookmark every record handed over so far makes safe (None: nothing yet)."""
+        for i, window in enumerate(self.windows):
+            if window.done:
+                continue
+            value = window.floor if i > 0 else None
+            if window.sorted and window.reached is not None:
+                value = window.reached if value is None else max(value, window.reached)
+            if value is not None and i + 1 < len(self.windows):  # a window read on past its split point
+                value = min(value, self.windows[i + 1].floor)
+            return value
+        return self.high
+
+
+def _span(page):
+    """(oldest, newest, ascending) updated_at of a page's records."""
+    cursors = [value for value in (_epoch(record.get("updated_at")) for record in page) if value is not None]
+    if not cursors:
+        return None, None, True
+    return cursors[0], max(cursors), all(a <= b for a, b in zip(cursors, cursors[1:]))
+
+
+def _epoch(value):
+    if type(value) is int:
+        return value
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
