@@ -2,12 +2,15 @@
 """Side-by-side benchmark: this tap against the published peer (tap-intercom 2.2.5), same emulator data, one run.
 
     python bench/run.py                      # the README's table (peer venv created under .bench/ if missing)
-    python bench/run.py --contacts 2000 --latencies 0 --no-rss   # a quick look
+    python bench/run.py --contacts 2000 --latencies 0 --no-rss --bound-limits ''   # a quick look
+    python bench/run.py --latencies '' --no-rss      # only the rate-limit bound table (large workspace, 300 ms)
 
 For each latency it starts the emulator (a separate process), then runs a full sync of ours and of the peer,
 each as its own process, reading its stdout and counting records. It measures wall time, the tap process's
 CPU seconds (user + system, from wait4), peak RSS, and the requests the emulator served. Then a no-change
 incremental sync of each from its final state, and our peak RSS at two workspace sizes.
+Then, for the rate-limit bound: a full sync of each on a large workspace at 300 ms per request under each budget
+(1,667 and 167 requests per 10 s), compared with the least time the budget allows for the requests made.
 Ours syncs the streams the peer has (all but social_profiles; users + contacts = the peer's contacts), so both
 emit the same records. The peer leaves contacts' notes lists cut at 10 items; this tap completes them, which
 costs one request per contact with more than 10 notes: the table shows requests with and without those.
@@ -27,13 +30,13 @@ PEER_RUNNER = ROOT.parent / "shared" / "peer" / "run_peer.py"
 TOKEN = "bench-token"
 
 
-def emulator(args, latency_ms, contacts=None):
+def emulator(args, latency_ms, contacts=None, companies=None, conversations=None, rate_limit=None):
     ready = WORK / f"emulator-{os.getpid()}.url"
     ready.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "intercom_emulator", "--port", "0", "--token", TOKEN, "--ready-file", str(ready),
-           "--seed", str(args.seed), "--contacts", str(contacts or args.contacts), "--companies", str(args.companies),
-           "--conversations", str(args.conversations), "--latency-ms", str(latency_ms),
-           "--rate-limit", str(args.rate_limit), "--rate-window", "10"]
+           "--seed", str(args.seed), "--contacts", str(contacts or args.contacts),
+           "--companies", str(companies or args.companies), "--conversations", str(conversations or args.conversations),
+           "--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit or args.rate_limit), "--rate-window", "10"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not ready.exists():
@@ -130,6 +133,31 @@ def ratio(a, b):
     return f"{a / b:.2f}" if b else "-"
 
 
+def numbers(text):
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
+def rate_limit_bound(args):
+    """Full syncs of a large workspace at a realistic latency under each budget: how close to the least time the
+    budget allows (requests made / requests allowed per second) each tap runs."""
+    rows = []
+    for limit in [int(x) for x in numbers(args.bound_limits)]:
+        proc, url = emulator(args, args.bound_latency, args.bound_contacts, args.bound_companies,
+                             args.bound_conversations, limit)
+        try:
+            taps = {"this": ("tap-intercom (this)", lambda: ours(url)), "peer": ("peer 2.2.5", lambda: peer(args, url))}
+            for name, run in (taps[tap] for tap in args.bound_taps.split(",")):
+                m, _ = run()
+                bound = m["requests"] / (limit / 10)
+                rows.append((f"{limit:,} per 10 s", name, f"{m['wall']:.1f}", f"{m['records']:,}", f"{m['requests']:,}",
+                             f"{bound:.1f}", f"{m['wall'] / bound:.2f}"))
+                print("| " + " | ".join(rows[-1]) + " |", file=sys.stderr, flush=True)
+        finally:
+            proc.terminate()
+            proc.wait()
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--contacts", type=int, default=10000)
@@ -142,11 +170,17 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="full syncs of each tap per latency (best counts)")
     parser.add_argument("--no-rss", action="store_true")
     parser.add_argument("--peer-python", help="a python with tap-intercom 2.2.5 installed")
+    parser.add_argument("--bound-limits", default="1667,167", help="budgets (per 10 s) of the rate-limit bound runs")
+    parser.add_argument("--bound-latency", type=float, default=300, help="ms per request in the bound runs")
+    parser.add_argument("--bound-contacts", type=int, default=20000)
+    parser.add_argument("--bound-companies", type=int, default=2000)
+    parser.add_argument("--bound-conversations", type=int, default=2000)
+    parser.add_argument("--bound-taps", default="this,peer", help="which taps the bound runs measure")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     ensure_peer(args)
     rows = []
-    for latency in [float(x) for x in args.latencies.split(",")]:
+    for latency in numbers(args.latencies):
         proc, url = emulator(args, latency)
         try:
             runs = []
@@ -181,20 +215,30 @@ def main():
         ]
     rss = []
     if not args.no_rss:
-        for contacts in [int(x) for x in args.rss_sizes.split(",")]:
+        for contacts in [int(x) for x in numbers(args.rss_sizes)]:
             proc, url = emulator(args, 0, contacts)
             try:
                 rss.append((contacts, ours(url)[0]))
             finally:
                 proc.terminate()
                 proc.wait()
-    print(f"\nWorkspace: {args.contacts} contacts, {args.companies} companies, {args.conversations} conversations "
-          f"(seed {args.seed}); rate limit {args.rate_limit} per 10 s; best of {args.repeat} interleaved full "
-          f"syncs each.\n")
-    print("| measure | tap-intercom (this) | peer 2.2.5 | this / peer |")
-    print("|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(str(cell) for cell in row) + " |")
+    bound = rate_limit_bound(args)
+    if bound:
+        print(f"\nRate-limit bound: full sync of {args.bound_contacts:,} contacts, {args.bound_conversations:,} "
+              f"conversations and {args.bound_companies:,} companies at {args.bound_latency:g} ms per request, one run "
+              f"each; bound = requests / (budget / 10 s).\n")
+        print("| budget | tap | wall time, s | records | requests | rate-limit bound, s | wall / bound |")
+        print("|---|---|---|---|---|---|---|")
+        for row in bound:
+            print("| " + " | ".join(row) + " |")
+    if rows:
+        print(f"\nWorkspace: {args.contacts} contacts, {args.companies} companies, {args.conversations} conversations "
+              f"(seed {args.seed}); rate limit {args.rate_limit} per 10 s; best of {args.repeat} interleaved full "
+              f"syncs each.\n")
+        print("| measure | tap-intercom (this) | peer 2.2.5 | this / peer |")
+        print("|---|---|---|---|")
+        for row in rows:
+            print("| " + " | ".join(str(cell) for cell in row) + " |")
     if rss:
         print("\n| our peak RSS | MB | records |")
         print("|---|---|---|")

@@ -48,7 +48,10 @@ class RateLimiter:
         self._in_flight = 0  # sent, not yet answered: they may land in the next window
         self._in_flight_target = InFlightTarget(max_in_flight)
 
-    def acquire(self):
+    def acquire(self, per_record=False):
+        """Wait for room in the budget, and for a slot in flight: per-record fetches keep to the in-flight
+        target; page chains (search windows, the scroll, listings), each one sequential, may go up to the
+        ceiling, so that a chain never queues behind the many fetches (its wait would add up page after page)."""
         with self._cond:
             while True:
                 now = time.monotonic()
@@ -65,7 +68,8 @@ class RateLimiter:
                     self._cond.notify_all()
                 if self._budget is not None and self._budget <= 0:
                     wait = max(wait, self._window_end - now)
-                busy = self._in_flight >= self.in_flight_target()  # enough in flight to spend the budget
+                slots = self.in_flight_target() if per_record else self._in_flight_target.ceiling
+                busy = self._in_flight >= slots  # enough in flight to spend the budget
                 if wait <= 0 and not busy:
                     break
                 self._cond.wait(wait if wait > 0 else None)  # a busy slot frees with an answer (notify)
@@ -169,6 +173,11 @@ class IntercomClient:
             "User-Agent": config.user_agent,
         }
         self.post_headers = {**self.headers, "Content-Type": "application/json"}
+        self._thread = threading.local()
+
+    def per_record_thread(self):
+        """Mark the calling thread as one of the per-record fetch workers (see RateLimiter.acquire)."""
+        self._thread.per_record = True
 
     def get(self, path, params=None, endpoint=None):
         return self.request("GET", path, params=params, endpoint=endpoint)
@@ -189,7 +198,7 @@ class IntercomClient:
         delays = None  # backoff's exponential delays, made at the first failure (its import is not free)
         failures = rate_limited = 0
         while True:
-            self.limiter.acquire()
+            self.limiter.acquire(getattr(self._thread, "per_record", False))
             LOGGER.debug("%s %s body=%s", method, url, body)
             started = time.monotonic()
             status = None

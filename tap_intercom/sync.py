@@ -103,7 +103,6 @@ class Engine:
         self.state = state
         self.client = IntercomClient(config)
         self.writer = Writer(out)
-        self.window = config.max_workers * 4  # fetches queued or running
         self.backlog = 1000  # records waiting behind the oldest unfinished fetch
         self.pool = None
         self.stop = threading.Event()
@@ -132,7 +131,8 @@ class Engine:
         batches = queue.Queue(maxsize=4 * len(self.groups) + 4)
         running = [group[0].stream.name for group in self.groups]
         progress = Progress()
-        self.pool = ThreadPoolExecutor(self.config.max_workers, thread_name_prefix="fetch")
+        self.pool = ThreadPoolExecutor(self.config.max_workers, thread_name_prefix="fetch",
+                                       initializer=self.client.per_record_thread)
         waves, wave = self._waves(), []
         try:
             while running:
@@ -242,9 +242,11 @@ class Engine:
 
         A record's fetches run in the pool while later records are read: up to `window` fetches and
         `backlog` records wait in line, so a slow fetch holds back neither the pages nor the other fetches,
-        and memory stays bounded. Records needing no fetch skip the line when it is empty."""
+        and memory stays bounded. Records needing no fetch skip the line when it is empty. The window is what
+        should be in flight (concurrency.py): more would only queue in the pool, ahead of other sources' fetches."""
         pending, jobs = collections.deque(), 0
         for page in pages:
+            window = self.client.limiter.in_flight_target()
             for record in page:
                 takers, work = plan(record)
                 if not work and not pending:
@@ -253,7 +255,7 @@ class Engine:
                 futures = {key: self.pool.submit(fetch, self.client) for key, fetch in work.items()}
                 jobs += len(futures)
                 pending.append((record, takers, futures))
-                while pending and (jobs > self.window or len(pending) > self.backlog or _ready(pending[0])):
+                while pending and (jobs > window or len(pending) > self.backlog or _ready(pending[0])):
                     entry = pending.popleft()
                     jobs -= len(entry[2])
                     yield _resolved(entry)

@@ -181,7 +181,7 @@ class _Partition:
             value = window.floor if i > 0 else None
             if window.sorted and window.reached is not None:
                 value = window.reached if value is None else max(value, window.reached)
-            if value is not None and i + 1 < len(self.windows):  # a window read on past its split point
+            if value is not None and i + 1 < len(self.windows):  # never into the next window, whatever `<` does
                 value = min(value, self.windows[i + 1].floor)
             return value
         return self.high

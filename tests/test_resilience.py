@@ -19,7 +19,10 @@ def truth_keys(truth):
 def test_random_faults_under_a_tight_rate_limit_lose_nothing(tmp_path, make_emulator):
     emulator = make_emulator(seed=3, contacts=260, companies=80, conversations=50, rate_limit=40, rate_window=2,
                              fault_rate=0.12, fault_kinds="500,502,503,504,429,nonjson,empty,drop", fault_seed=9)
-    run = run_tap(tmp_path, tap_config(emulator.url, max_retries=12), timeout=600)
+    # small pages and windows: both searches are read as concurrent windows, faults and all
+    run = run_tap(tmp_path, tap_config(emulator.url, max_retries=12, page_size=20, search_window_pages=1),
+                  timeout=600)
+    assert run.stderr.count("windows of updated_at") >= 2
     truth = emulator.truth()
     for stream, expected in truth_keys(truth).items():
         assert keys(stream, run.records(stream)) == expected, stream
@@ -82,10 +85,13 @@ def killed_run(tmp_path, config, state, kill_after_lines, timeout=300):
 
 
 def test_killed_at_random_points_and_resumed_loses_nothing(tmp_path, make_emulator):
-    emulator = make_emulator(seed=21, contacts=300, companies=60, conversations=40, latency_ms=2)
-    config = tap_config(emulator.url, page_size=40, max_workers=4)
+    emulator = make_emulator(seed=21, contacts=300, companies=60, conversations=100, latency_ms=2)
+    # small windows: both searches are partitioned, so kills land between and inside concurrent windows
+    config = tap_config(emulator.url, page_size=30, max_workers=4, search_window_pages=1)
     expected = truth_keys(emulator.truth())
-    total_lines = len(run_tap(tmp_path, config).messages)
+    first = run_tap(tmp_path, config)
+    assert first.stderr.count("windows of updated_at") >= 2
+    total_lines = len(first.messages)
     rng = random.Random(1234)
     for attempt in range(6):  # six independent chains of killed runs, each resumed until one completes
         seen = {name: set() for name in expected}
