@@ -72,7 +72,9 @@ class RateLimiter:
                 busy = self._in_flight >= slots  # enough in flight to spend the budget
                 if wait <= 0 and not busy:
                     break
-                self._cond.wait(wait if wait > 0 else None)  # a busy slot frees with an answer (notify)
+                # A slot frees with an answer, which wakes one waiter; the timeout only guards against a wake
+                # taken by a waiter that could not use it.
+                self._cond.wait(wait if wait > 0 else 1.0)
             self._sent.append(now)
             self._in_flight += 1
             if self._budget is not None:
