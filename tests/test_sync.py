@@ -27,6 +27,9 @@ def with_parent_cursor(truth):
         row.setdefault("contact_updated_at", contacts.get(row["contact_id"]))
     for row in truth.get("conversation_parts", []):
         row.setdefault("conversation_updated_at", conversations.get(row["conversation_id"]))
+    tickets = {t["id"]: t["updated_at"] for t in truth.get("tickets", [])}
+    for row in truth.get("ticket_parts", []):
+        row.setdefault("ticket_updated_at", tickets.get(row["ticket_id"]))
     return truth
 
 
