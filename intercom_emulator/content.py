@@ -17,10 +17,10 @@ LOCALES = ["en", "fr", "de", "pt-BR", "ja"]
 ACTIVITY_TYPES = [("admin_login_success", {"sign_in_method": "email_password"}, "%s successfully logged in."),
                   ("admin_away_mode_change", {"away_mode": True, "away_status_reason": "On a break",
                                               "reassign_conversations": False}, "%s changed their away mode."),
-                  ("app_name_change", {"before": "Old name", "after": "New name"}, "%s changed the app name."),
-                  ("message_state_change", {"message": {"id": 123, "title": "Welcome"}, "before": "draft",
-                                            "after": "live"}, "%s changed a message's state."),
-                  ("admin_assignment_limit_change", {"conversation_assignment_limit": 5,
+                  ("app_name_change", {"before": {"name": "Old name"}, "after": {"name": "New name"}}, "%s changed the app name."),
+                  ("message_state_change", {"message": {"id": 123, "title": "Welcome"}, "before": {"state": "draft"},
+                                            "after": {"state": "live"}}, "%s changed a message's state."),
+                  ("admin_conversation_assignment_limit_change", {"conversation_assignment_limit": 5,
                                                      "ticket_assignment_limit": None}, "%s set an assignment limit.")]
 
 
@@ -33,7 +33,7 @@ def _page_number(raw):
 
 
 class Content:
-    def __init__(self, ws, activity_logs=400, articles=30):
+    def __init__(self, ws, activity_logs=400, articles=60, news_items=55):
         self.ws, r = ws, random.Random(ws.seed * 613 + 3)
         g, app = ws.gen, ws.gen.app_id
         made = g.lo + 10 * DAY
@@ -75,7 +75,7 @@ class Content:
         self.newsfeeds = [{"id": str(68 + i), "type": "newsfeed", "name": n, "created_at": made,
                            "updated_at": made + i} for i, n in enumerate(["Visitor Feed", "Customer Feed ✓"])]
         self.news_items = []
-        for i in range(12):
+        for i in range(news_items):  # more than a page of 50, so paging by total_pages is exercised
             at = g.lo + int(r.random() * (g.hi - g.lo))
             feeds = [{"newsfeed_id": int(f["id"]), "published_at": at} for f in self.newsfeeds[:i % 3]]
             self.news_items.append({
@@ -165,8 +165,8 @@ def routes(api):
         return lambda req: (200, _pages(req, getattr(content, records), per_page, next_style))
 
     return [("GET", "/admins/activity_logs", "read_admin_activity_logs", activity_logs),
-            ("GET", "/articles", "read_articles", listed("articles", 25, "url")),
-            ("GET", "/help_center/collections", "read_articles", listed("collections", 20, "url")),
+            ("GET", "/articles", "read_articles", listed("articles", 25, "cursor")),
+            ("GET", "/help_center/collections", "read_articles", listed("collections", 20, "cursor")),
             ("GET", "/help_center/help_centers", "read_articles",
              lambda req: (200, {"type": "list", "data": content.help_centers})),
             ("GET", "/news/news_items", "read_news", listed("news_items", 10, None)),

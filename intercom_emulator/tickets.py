@@ -75,9 +75,11 @@ class Ticketing:
                   "contacts": {"type": "contact.list", "contacts": [
                       {"type": "contact", "id": contact["id"], "external_id": contact.get("external_id")}]},
                   "admin_assignee_id": admin["id"], "team_assignee_id": ws.teams[0]["id"] if r.random() < 0.5 else "0",
-                  "created_at": made, "updated_at": made, "open": True, "snoozed_until": None,
+                  "created_at": made, "updated_at": made, "open": True,
                   "linked_objects": {"type": "list", "total_count": 0, "has_more": False, "data": []},
                   "is_shared": ttype["category"] == "Customer"}
+        if r.random() < 0.2:  # the spec's snoozed_until is not nullable: absent unless snoozed
+            ticket["snoozed_until"] = made + DAY
         ws.ticket_parts[ticket["id"]] = []
         span = max(1, ws.gen.hi - made)
         self._store(ticket, [made + (span * k) // (n_parts + 1) for k in range(n_parts)], admin)
@@ -91,15 +93,15 @@ class Ticketing:
             before = current
             current = state or (current if r.random() < 0.6 else pick(r, STATES)[0])
             comment = r.random() < 0.5
-            parts.append({"type": "ticket_part", "id": self._next("part"),
-                          "part_type": "comment" if comment else "ticket_state_updated_by_admin",
-                          "body": "<p>%s</p>" % pick(r, PHRASES) if comment else None,
-                          "previous_ticket_state": before, "ticket_state": current, "created_at": at,
-                          "updated_at": at, "assigned_to": None,
-                          "author": {"type": "admin", "id": admin["id"], "name": admin["name"],
-                                     "email": admin["email"]},
-                          "attachments": [], "external_id": None, "redacted": False, "app_package_code": None,
-                          "updated_attribute_data": None})
+            part = {"type": "ticket_part", "id": self._next("part"),
+                    "part_type": "comment" if comment else "ticket_state_updated_by_admin",
+                    "body": "<p>%s</p>" % pick(r, PHRASES) if comment else None,
+                    "previous_ticket_state": before, "ticket_state": current, "created_at": at, "updated_at": at,
+                    "author": {"type": "admin", "id": admin["id"], "name": admin["name"], "email": admin["email"]},
+                    "attachments": [], "external_id": None, "redacted": False, "updated_attribute_data": None}
+            if r.random() < 0.1:  # the spec's assigned_to and app_package_code are not nullable: absent or set
+                part.update(assigned_to={"type": "admin", "id": admin["id"]}, app_package_code="test-integration")
+            parts.append(part)
         last = times[-1] if times else ticket["updated_at"]
         state_rec = next(s for s in self.states if s["category"] == current)
         self.ws.tickets[ticket["id"]] = dict(ticket, ticket_state=state_rec, updated_at=max(last, ticket["updated_at"]),
