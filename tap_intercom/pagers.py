@@ -70,7 +70,7 @@ def numbered_pages(client, path, envelope, page_size, endpoint=None, params=None
         elif isinstance(following, dict) and following.get("starting_after"):
             url = path
             query = {**(params or {}), "per_page": page_size, "starting_after": following["starting_after"]}
-        elif isinstance(total, int) and page < total and records:
+        elif isinstance(total, int) and page < total:
             url, query = path, {**(params or {}), "page": page + 1, "per_page": page_size}
         else:
             return

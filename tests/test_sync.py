@@ -160,7 +160,8 @@ def test_field_selection(tmp_path, emulator):
     assert not any("/tags" in endpoint for endpoint in emulator.stats()["by_endpoint"] if "contacts" in endpoint)
 
 
-@pytest.mark.parametrize("child, parent", [("conversation_parts", "conversations"), ("social_profiles", "users")])
+@pytest.mark.parametrize("child, parent", [("conversation_parts", "conversations"), ("social_profiles", "users"),
+                                           ("ticket_parts", "tickets")])
 def test_child_stream_selected_alone(tmp_path, emulator, child, parent):
     config = tap_config(emulator.url)
     run = run_tap(tmp_path, config, catalog=select_streams(discover(tmp_path, config), {child}))
