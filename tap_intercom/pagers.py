@@ -55,16 +55,17 @@ def numbered_pages(client, path, envelope, page_size, endpoint=None, params=None
     with their time window in `params`). Follows `pages.next` (a URL or a cursor) where it appears, else asks
     for the next page while `pages.total_pages` says there is one: some lists show `pages` without `next`, and
     stopping at a missing `next` would lose their later pages."""
-    page, url = 1, path
+    page, url, previous = 1, path, None
     query = {**(params or {}), "page": 1, "per_page": page_size}
     while True:
         response = client.get(url, params=query, endpoint=endpoint or path)
-        records = response.get(envelope) or []
-        yield records
+        yield response.get(envelope) or []
         pages = response.get("pages")
         pages = pages if isinstance(pages, dict) else {}
         following, total = pages.get("next"), pages.get("total_pages")
-        page = pages.get("page") if isinstance(pages.get("page"), int) else page
+        if following and following == previous:
+            raise ApiError(f"GET {path}: pages.next points to the same page again ({following})")
+        previous = following
         if isinstance(following, str) and following:
             url, query = following, None
         elif isinstance(following, dict) and following.get("starting_after"):
