@@ -54,8 +54,9 @@ class Ticketing:
         ws.tickets, ws.ticket_parts = {}, {}
         people = sorted(ws.contacts)
         for i in range(n if people else 0):
-            # Ticket 0 has more parts than the API returns (the 500 cap).
-            self.create(g.lo + int(self.rng.random() * (g.hi - g.lo)), 520 + int(self.rng.random() * 20) if i == 0 else 1 + int(self.rng.random() * 6))
+            # Tickets 0 and 1 have more parts than the API returns (the 500 cap).
+            parts = 501 + int(self.rng.random() * 30) if i < 2 else 1 + int(self.rng.random() * 6)
+            self.create(g.lo + int(self.rng.random() * (g.hi - g.lo)), parts)
 
     def _next(self, kind):
         self.counters[kind] += 1
