@@ -2,26 +2,26 @@
 newsfeeds) and subscription types, with their endpoints. Drawn from their own RNG, so they leave the rest of a
 seed's workspace unchanged.
 
-Paging, as the 2.14 examples show it and each in its own way so clients meet every form: activity logs
-filter on created_at_after (required) / created_at_before and carry `pages.next` as a cursor object; articles
-and collections carry `pages.next` as the URL of the next page; news items and newsfeeds carry `pages` with
-`total_pages` but no `next`; help centers, subscription types (and ticket types and states) are unpaged.
+Paging, as the 2.14 spec shows it: activity logs (filtered on created_at_after, required, and
+created_at_before), articles and collections carry `pages.next` as a cursor object ({page, starting_after}); news
+items and newsfeeds carry `pages` with `total_pages` but no `next`, as in the spec's examples; help centers,
+subscription types (and ticket types and states) are unpaged.
 """
 import base64
 import random
-from urllib.parse import urlencode
 
 from .generate import DAY, PHRASES, pick
 
 LOCALES = ["en", "fr", "de", "pt-BR", "ja"]
-ACTIVITY_TYPES = [("admin_login_success", {"sign_in_method": "email_password"}, "%s successfully logged in."),
-                  ("admin_away_mode_change", {"away_mode": True, "away_status_reason": "On a break",
-                                              "reassign_conversations": False}, "%s changed their away mode."),
-                  ("app_name_change", {"before": {"name": "Old name"}, "after": {"name": "New name"}}, "%s changed the app name."),
-                  ("message_state_change", {"message": {"id": 123, "title": "Welcome"}, "before": {"state": "draft"},
-                                            "after": {"state": "live"}}, "%s changed a message's state."),
-                  ("admin_conversation_assignment_limit_change", {"conversation_assignment_limit": 5,
-                                                     "ticket_assignment_limit": None}, "%s set an assignment limit.")]
+ACTIVITY_TYPES = [  # (activity_type, metadata, description)
+    ("admin_login_success", {"sign_in_method": "email_password"}, "%s successfully logged in."),
+    ("admin_away_mode_change", {"away_mode": True, "away_status_reason": "On a break", "reassign_conversations": False},
+     "%s changed their away mode."),
+    ("app_name_change", {"before": {"name": "Old name"}, "after": {"name": "New name"}}, "%s changed the app name."),
+    ("message_state_change", {"message": {"id": 123, "title": "Welcome"}, "before": {"state": "draft"},
+                              "after": {"state": "live"}}, "%s changed a message's state."),
+    ("admin_conversation_assignment_limit_change", {"conversation_assignment_limit": 5, "ticket_assignment_limit": None},
+     "%s set an assignment limit.")]
 
 
 def _page_number(raw):
@@ -48,7 +48,8 @@ class Content:
                            "description": "About %d (%s)" % (i, loc)} for loc in LOCALES[:1 + i % 3]}
             self.collections.append({
                 "id": str(150 + i), "workspace_id": app, "name": names["en"]["name"],
-                "description": names["en"]["description"] if i % 2 else None, "created_at": at - DAY, "updated_at": at,
+                "description": names["en"]["description"] if i % 2 else None, "created_at": at - DAY,
+                "updated_at": at,
                 "url": "https://help.example.com/0/collection-%d" % i, "icon": "bookmark", "order": i,
                 "default_locale": "en", "translated_content": dict(names, type="group_translated_content"),
                 "parent_id": str(150 + i - 3) if i >= 3 else None,
@@ -100,7 +101,8 @@ class Content:
             kind, meta, text = ACTIVITY_TYPES[int(r.random() * len(ACTIVITY_TYPES))]
             self.activity_logs.append({
                 "id": "%08x-4b72-4dce-ad4f-%012x" % (at, i), "created_at": at, "activity_type": kind,
-                "performed_by": {"type": "admin", "id": admin["id"], "email": admin["email"], "ip": "198.51.100.%d" % (i % 250)},
+                "performed_by": {"type": "admin", "id": admin["id"], "email": admin["email"],
+                                 "ip": "198.51.100.%d" % (i % 250)},
                 "metadata": dict(meta), "activity_description": text % admin["name"]})
 
     def truth(self):
@@ -112,7 +114,7 @@ class Content:
 
 
 def _pages(req, records, default_per_page, next_style):
-    """One page of `records`. next_style: "url" (the next page's URL), "cursor" ({page, starting_after}) or
+    """One page of `records`. next_style: "cursor" (`next` = {page, starting_after}, null on the last page) or
     None (no `next`: total_pages says whether more follow)."""
     from .search import per_page_of
     if req.query.get("starting_after"):
@@ -127,11 +129,7 @@ def _pages(req, records, default_per_page, next_style):
     total_pages = max(1, -(-len(records) // per_page))
     pages = {"type": "pages", "page": page, "per_page": per_page, "total_pages": total_pages}
     more = page < total_pages
-    if next_style == "url":
-        query = {k: v for k, v in req.query.items() if k != "starting_after"}
-        pages["next"] = "%s%s?%s" % (req.base_url, req.path, urlencode(dict(query, page=page + 1, per_page=per_page))) \
-            if more else None
-    elif next_style == "cursor":
+    if next_style == "cursor":
         pages["next"] = {"page": page + 1, "starting_after": base64.b64encode(
             ("page:%d" % (page + 1)).encode()).decode()} if more else None
     return {"type": "list", "data": records[(page - 1) * per_page:page * per_page], "total_count": len(records),

@@ -10,21 +10,23 @@ STATES = [("submitted", "Submitted", "Submitted"), ("in_progress", "In progress"
           ("waiting_on_customer", "Waiting on customer", "Waiting on you"), ("resolved", "Resolved", "Resolved")]
 # (name, data_type, input_options, a value maker): every data type a ticket attribute can have
 ATTRIBUTES = [
-    ("_default_title_", "string", {"multiline": False}, lambda r, t: "Ticket about %s" % pick(r, ["login", "billing", "export"])),
-    ("_default_description_", "string", {"multiline": True}, lambda r, t: None if r.random() < 0.2 else "<p>%s</p>" % pick(r, PHRASES)),
+    ("_default_title_", "string", {"multiline": False},
+     lambda r, t: "Ticket about %s" % pick(r, ["login", "billing", "export"])),
+    ("_default_description_", "string", {"multiline": True},
+     lambda r, t: None if r.random() < 0.2 else "<p>%s</p>" % pick(r, PHRASES)),
     ("Priority level", "list", {"list_options": [{"id": "1", "label": "Low"}, {"id": "2", "label": "High"}]},
      lambda r, t: pick(r, ["Low", "High"])),
     ("Story points", "integer", None, lambda r, t: int(r.random() * 13)),
     ("Estimate (h)", "decimal", None, lambda r, t: round(r.random() * 40, 2)),
     ("Customer-facing?", "boolean", None, lambda r, t: r.random() < 0.5),
     ("Due date", "datetime", None, lambda r, t: t + int(r.random() * 14 * DAY)),
-    ("Screenshots", "files", None, lambda r, t: [{"type": "upload", "name": "screen.png", "url":
-                                                  "https://files.example.com/t%d.png" % t, "content_type": "image/png",
-                                                  "filesize": 20480, "width": 640, "height": 480}]
+    ("Screenshots", "files", None,
+     lambda r, t: [{"type": "upload", "name": "screen.png", "url": "https://files.example.com/t%d.png" % t,
+                    "content_type": "image/png", "filesize": 20480, "width": 640, "height": 480}]
      if r.random() < 0.3 else []),
 ]
-TYPES = [("Bug Report", "Customer", "🐞"), ("Feature Request", "Customer", "💡"), ("Billing dispute", "Back-office", "💳"),
-         ("Incident", "Tracker", "🚨")]
+TYPES = [("Bug Report", "Customer", "🐞"), ("Feature Request", "Customer", "💡"),
+         ("Billing dispute", "Back-office", "💳"), ("Incident", "Tracker", "🚨")]
 
 
 class Ticketing:
@@ -75,7 +77,8 @@ class Ticketing:
                   "ticket_state": None, "ticket_type": ttype,
                   "contacts": {"type": "contact.list", "contacts": [
                       {"type": "contact", "id": contact["id"], "external_id": contact.get("external_id")}]},
-                  "admin_assignee_id": admin["id"], "team_assignee_id": ws.teams[0]["id"] if r.random() < 0.5 else "0",
+                  "admin_assignee_id": admin["id"],
+                  "team_assignee_id": ws.teams[0]["id"] if r.random() < 0.5 else "0",
                   "created_at": made, "updated_at": made, "open": True,
                   "linked_objects": {"type": "list", "total_count": 0, "has_more": False, "data": []},
                   "is_shared": ttype["category"] == "Customer"}
@@ -105,8 +108,8 @@ class Ticketing:
             parts.append(part)
         last = times[-1] if times else ticket["updated_at"]
         state_rec = next(s for s in self.states if s["category"] == current)
-        self.ws.tickets[ticket["id"]] = dict(ticket, ticket_state=state_rec, updated_at=max(last, ticket["updated_at"]),
-                                             open=current != "resolved")
+        self.ws.tickets[ticket["id"]] = dict(ticket, ticket_state=state_rec, open=current != "resolved",
+                                             updated_at=max(last, ticket["updated_at"]))
 
     # ---- mutations (POST /_emulator/mutate with "stream": "tickets") ---------------------------------
     def update(self, ids, ts):
@@ -126,8 +129,8 @@ class Ticketing:
     def detail(self, tid):
         """GET /tickets/{id}: the ticket with its 500 most recent parts."""
         parts = self.ws.ticket_parts.get(tid, [])
-        return dict(self.ws.tickets[tid], ticket_parts={"type": "ticket_part.list",
-                                                        "ticket_parts": parts[-MAX_PARTS:], "total_count": len(parts)})
+        listing = {"type": "ticket_part.list", "ticket_parts": parts[-MAX_PARTS:], "total_count": len(parts)}
+        return dict(self.ws.tickets[tid], ticket_parts=listing)
 
     def ticket_states(self):
         types = [{k: t[k] for k in ("type", "id", "name", "description", "icon", "archived", "is_internal",
@@ -154,9 +157,11 @@ def routes(api):
             raise ApiError(404, "ticket_not_found", "Ticket not found")
         return 200, api.ws.ticketing.detail(req.params["id"])
 
-    return [("POST", "/tickets/search", "read_tickets", search),
-            ("GET", "/tickets/{id}", "read_tickets", ticket),
-            ("GET", "/ticket_types", "read_tickets", lambda req: (200, {"type": "list",
-                                                                        "data": api.ws.ticketing.types})),
-            ("GET", "/ticket_states", "read_tickets", lambda req: (200, {"type": "list",
-                                                                         "data": api.ws.ticketing.ticket_states()}))]
+    def types(req):
+        return 200, {"type": "list", "data": api.ws.ticketing.types}
+
+    def states(req):
+        return 200, {"type": "list", "data": api.ws.ticketing.ticket_states()}
+
+    return [("POST", "/tickets/search", "read_tickets", search), ("GET", "/tickets/{id}", "read_tickets", ticket),
+            ("GET", "/ticket_types", "read_tickets", types), ("GET", "/ticket_states", "read_tickets", states)]

@@ -32,7 +32,8 @@ def json_schema(node, seen=()):
     return out
 
 
-VALIDATORS = {endpoint: jsonschema.Draft4Validator(json_schema(schema)) for endpoint, schema in SPEC["responses"].items()}
+VALIDATORS = {endpoint: jsonschema.Draft4Validator(json_schema(schema))
+              for endpoint, schema in SPEC["responses"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +120,8 @@ def test_tickets_search_and_detail_validate_and_show_the_500_part_cap(emu):
         if not following:
             break
         body["pagination"]["starting_after"] = following["starting_after"]
-    assert [t["id"] for t in found] == [t["id"] for t in sorted(truth["tickets"], key=lambda t: (t["updated_at"], t["id"]))]
+    ascending = sorted(truth["tickets"], key=lambda t: (t["updated_at"], t["id"]))
+    assert [t["id"] for t in found] == [t["id"] for t in ascending]
     kinds = {type(v).__name__ for t in found for v in t["ticket_attributes"].values()}
     assert {"str", "int", "float", "bool", "list", "NoneType"} <= kinds
     for ticket_id in truth["cut_tickets"] + [found[1]["id"]]:
@@ -146,7 +148,8 @@ def test_ticket_mutations_and_scopes():
         assert [p["id"] for p in detail["ticket_parts"]["ticket_parts"][-3:]] == added["part_ids"]
         requests.post(e.url + "/_emulator/config", json={"tokens": {"no-tickets": ["read_admins"]}}, timeout=10)
         for method, path in (("POST", "/tickets/search"), ("GET", "/ticket_types"), ("GET", "/ticket_states"),
-                             ("GET", "/articles"), ("GET", "/news/newsfeeds"), ("GET", "/help_center/help_centers")):
+                             ("GET", "/articles"), ("GET", "/news/newsfeeds"),
+                             ("GET", "/help_center/help_centers")):
             r = call(e, method, path, token="no-tickets", json={"query": {}} if method == "POST" else None)
             assert r.status_code == 403 and r.json()["errors"][0]["code"] == "forbidden", (path, r.text)
     finally:

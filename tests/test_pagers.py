@@ -17,7 +17,8 @@ class CannedClient:
 
 def test_pages_without_next_are_read_to_total_pages_even_past_an_empty_one():
     pages = {1: [1, 2], 2: [], 3: [3]}
-    client = CannedClient(lambda path, q: {"data": pages[q["page"]], "pages": {"page": q["page"], "total_pages": 3}})
+    client = CannedClient(lambda path, q: {"data": pages[q["page"]],
+                                           "pages": {"page": q["page"], "total_pages": 3}})
     assert [r for page in pagers.numbered_pages(client, "/news/news_items", "data", 2) for r in page] == [1, 2, 3]
     assert [q["page"] for _, q in client.calls] == [1, 2, 3]
 
@@ -31,7 +32,8 @@ def test_next_as_url_and_as_cursor_with_the_window_kept():
         return {"logs": [3], "pages": {"next": None, "page": 3, "total_pages": 3}}
     client = CannedClient(answer)
     window = {"created_at_after": 5, "created_at_before": 9}
-    got = [r for page in pagers.numbered_pages(client, "/admins/activity_logs", "logs", 50, params=window) for r in page]
+    pages = pagers.numbered_pages(client, "/admins/activity_logs", "logs", 50, params=window)
+    got = [r for page in pages for r in page]
     assert got == [1, 2, 3]
     assert client.calls[1][1] == {**window, "per_page": 50, "starting_after": "c2"}
     assert client.calls[2] == ("/admins/activity_logs?page=3&created_at_after=5", {})
