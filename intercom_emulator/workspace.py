@@ -304,6 +304,8 @@ class Workspace:
                 self._put_company(co)
                 ids.append(co["id"])
             elif stream == "tickets":
+                if not self.contacts:
+                    raise MutationError("no contacts to open a ticket for")
                 ids.append(self.ticketing.create(ts))
             elif stream == "conversations":
                 people = sorted(self.contacts)
