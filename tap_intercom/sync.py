@@ -54,6 +54,28 @@ def _epoch(value):
         return None
 
 
+def prefetched(pages):
+    """Fetch the next page while the current one is processed: cursor paging is sequential, the work is not."""
+    handoff = queue.Queue(maxsize=1)
+
+    def fetch_ahead():
+        try:
+            for page in pages:
+                handoff.put((page, None))
+            handoff.put((PAGE_END, None))
+        except BaseException as exc:  # re-raised in the consuming thread
+            handoff.put((None, exc))
+
+    threading.Thread(target=fetch_ahead, daemon=True, name="pages").start()
+    while True:
+        page, error = handoff.get()
+        if error is not None:
+            raise error
+        if page is PAGE_END:
+            return
+        yield page
+
+
 def spooled(pages):
     """Read every page as fast as the API answers, into a temporary file, while the caller takes them at its
     own pace. A company scroll left idle for a minute expires, and a slow target must not make it idle."""
@@ -190,18 +212,21 @@ class Engine:
         started = int(time.time())
         if source.incremental:
             LOGGER.info("%s: reading %s from %s", ", ".join(names), source.path, epoch_to_rfc3339(start))
-        pages = source.pages(self.client, start, self.config.page_size, role)
+        # A time-bounded listing (activity logs) reads up to the moment the run began, never past it.
+        pages = source.pages(self.client, start, self.config.page_size, role, until=started)
         if source.style == "scroll":
             pages = spooled(pages)
         elif source.style == "search":
             pages = windows.partitioned(self.client, source, start, self.config.page_size, role, started,
                                         self.config.search_window_pages)
+        elif source.style != "listing":  # a listing is one call: nothing to fetch ahead
+            pages = prefetched(pages)
 
         members = [(s, s.stream.role, since[s.stream.name] if start is not None else None) for s in group]
         fetching = [s for s in group if s.stream.fetches]
 
         def plan(record):
-            cursor = _epoch(record.get("updated_at"))
+            cursor = _epoch(record.get(source.cursor))
             takers = [s for s, role, after in members if (role is None or record.get("role") == role)
                       and (after is None or cursor is None or cursor >= after)]
             if not fetching:
@@ -220,7 +245,7 @@ class Engine:
                 lines, counts = [], collections.Counter()
                 extracted = epoch_to_rfc3339(int(time.time())).encode()
                 continue
-            cursor = _epoch(record.get("updated_at"))
+            cursor = _epoch(record.get(source.cursor))
             if cursor is not None:
                 high = cursor if high is None else max(high, cursor)
             for selection in takers:
@@ -231,8 +256,8 @@ class Engine:
                     lines.append(encoder.line(transform(row), extracted))
                 counts[stream.name] += len(rows)
         if source.incremental and high is not None:
-            # Other sources (the scroll) move only now; never past the moment reading began, so a record
-            # changed during the sync is read again next time rather than skipped.
+            # Other sources (the scroll, activity logs) move only now; never past the moment reading began,
+            # so a record changed during the sync is read again next time rather than skipped.
             yield Batch(lines, dict(counts), [(name, min(high, started)) for name in names])
         elif lines:
             yield Batch(lines, dict(counts))

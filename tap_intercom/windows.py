@@ -110,7 +110,7 @@ class _Partition:
         try:
             first, ordered, newest = True, True, None
             for page in self.source.pages(self.client, window.start, self.page_size, self.role, window.end):
-                low, high, ascending = _span(page)
+                low, high, ascending = _span(page, self.source.cursor)
                 ordered = ordered and page.sorted and ascending and (newest is None or low is None or low >= newest)
                 newest = high if high is not None else newest
                 if first and ordered and high is not None:
@@ -164,7 +164,7 @@ class _Partition:
         return start - DAY_SLACK if self.source.day_granular else start
 
     def _handed_over(self, window, page):
-        low, high, ascending = _span(page)
+        low, high, ascending = _span(page, self.source.cursor)
         if high is None:
             return
         self.high = high if self.high is None else max(self.high, high)
@@ -187,9 +187,9 @@ class _Partition:
         return self.high
 
 
-def _span(page):
-    """(oldest, newest, ascending) updated_at of a page's records."""
-    cursors = [value for value in (_epoch(record.get("updated_at")) for record in page) if value is not None]
+def _span(page, field):
+    """(oldest, newest, ascending) of a page's records' cursor field (updated_at)."""
+    cursors = [value for value in (_epoch(record.get(field)) for record in page) if value is not None]
     if not cursors:
         return None, None, True
     return cursors[0], max(cursors), all(a <= b for a, b in zip(cursors, cursors[1:]))
