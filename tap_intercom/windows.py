@@ -30,7 +30,8 @@ DAY = 86400
 # A window asking from T's day starts at that day's midnight in the workspace's timezone: no earlier than 25 hours
 # (a day with a daylight-saving change) before T.
 DAY_SLACK = DAY + 3600
-MAX_ACTIVE = 16  # windows read at once, at most; each holds a page or two in memory
+MAX_ACTIVE = 4  # windows read at once, at most
+MAX_PAGES = 4  # pages being fetched or waiting for the engine, all windows together: memory stays flat
 _DONE = object()
 
 
@@ -65,7 +66,8 @@ class _Partition:
         self.window_records = window_pages * page_size
         self.windows = [Window(since, None, since)]
         self.lock = threading.Lock()
-        self.handoff = queue.Queue(maxsize=MAX_ACTIVE)
+        self.handoff = queue.Queue()  # bounded by the page slots
+        self.slots = threading.Semaphore(MAX_PAGES)
         self.closed = threading.Event()
         self.high = None  # the newest updated_at handed over
 
@@ -79,6 +81,8 @@ class _Partition:
                 window, page, error = self.handoff.get()
                 if error is not None:
                     raise error
+                if page is not _DONE:
+                    self.slots.release()
                 with self.lock:
                     if page is _DONE:
                         window.done, page = True, ()
@@ -109,7 +113,12 @@ class _Partition:
         """One window's pages, in order, into the handoff; the first page may split the window."""
         try:
             first, ordered, newest = True, True, None
-            for page in self.source.pages(self.client, window.start, self.page_size, self.role, window.end):
+            pages = iter(self.source.pages(self.client, window.start, self.page_size, self.role, window.end))
+            while self._slot():
+                page = next(pages, None)
+                if page is None:
+                    self.slots.release()
+                    break
                 low, high, ascending = _span(page, self.source.cursor)
                 ordered = ordered and page.sorted and ascending and (newest is None or low is None or low >= newest)
                 newest = high if high is not None else newest
@@ -118,21 +127,18 @@ class _Partition:
                 first = False
                 if not ordered:
                     window.stop_at = None  # unsorted: only the end of its results completes the window
-                if not self._put((window, page, None)):
-                    return
+                self.handoff.put((window, page, None))
                 if window.stop_at is not None and high is not None and high >= window.stop_at:
                     break  # sorted ascending: every record before stop_at is read; the next window has the rest
-            self._put((window, _DONE, None))
+            self.handoff.put((window, _DONE, None))
         except BaseException as exc:  # re-raised in the consuming thread
-            self._put((window, None, exc))
+            self.handoff.put((window, None, exc))
 
-    def _put(self, item):
+    def _slot(self):
+        """Wait for a page slot (False: the reading was abandoned)."""
         while not self.closed.is_set():
-            try:
-                self.handoff.put(item, timeout=1.0)
+            if self.slots.acquire(timeout=1.0):
                 return True
-            except queue.Full:
-                continue
         return False
 
     def _split(self, window, total, read, newest):
