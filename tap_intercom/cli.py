@@ -10,6 +10,7 @@ from tap_intercom.catalog import discover, select
 from tap_intercom.config import SECRET_SETTINGS, SETTINGS, load_config, read_json_file
 from tap_intercom.errors import ConfigError, TapError
 from tap_intercom.state import State
+from tap_intercom.stopping import Stopped
 from tap_intercom.streams import STREAMS
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -114,6 +115,9 @@ def main(argv=None):
     try:
         run(_parse_args(sys.argv[1:] if argv is None else argv), secrets)
         return 0
+    except Stopped as exc:
+        _fail(str(exc))
+        code = exc.exit_code
     except TapError as exc:
         _fail(scrub(str(exc)))
         code = 1

@@ -9,13 +9,15 @@ import threading
 import time
 from urllib.parse import urlencode
 
-from tap_intercom.errors import ApiError, NotFound, ScrollExists
+from tap_intercom.errors import AnswerLost, ApiError, NotFound, ScrollExists
 from tap_intercom.output import log_metric, loads
 from tap_intercom.transport import Transport
 
 LOGGER = logging.getLogger("tap_intercom")
 
-RETRY_STATUSES = {500, 502, 503, 504}
+RETRY_STATUSES = {408, 500, 502, 503, 504}
+# Answers that prove the request was not served (a retry cannot repeat it); others leave the outcome unknown.
+NOT_SERVED_STATUSES = {429, 503}
 MAX_RATE_LIMIT_WAITS = 30  # consecutive 429s before giving up; each waits for the window to reset
 # A company scroll broken by a network error on Intercom's side cannot continue: its 500 says so, and the
 # scroll pager restarts it as it does an expired one (a 404).
@@ -133,6 +135,28 @@ def _server_time(headers):
         return None
 
 
+class ServerClock:
+    """Intercom's clock, from the Date header of its answers (read every few seconds): bookmarks are capped by
+    it, so a machine whose clock runs ahead cannot move a bookmark past changes Intercom has not served yet."""
+
+    def __init__(self):
+        self.offset = None  # Intercom's time minus ours, in seconds; None until an answer carried a Date
+        self._checked = float("-inf")
+
+    def observe(self, headers):
+        if time.monotonic() - self._checked < 5.0:
+            return
+        server = _server_time(headers)
+        if server is not None:
+            self._checked = time.monotonic()
+            # Date is truncated to the second: the offset errs low, which errs towards re-reading.
+            self.offset = server - time.time()
+
+    def to_server(self, local_epoch):
+        """A moment of our clock in Intercom's (unchanged while no Date was seen)."""
+        return local_epoch + (self.offset or 0.0)
+
+
 class IntercomClient:
     """Every request goes through `request`: paced, timed, retried, and its errors turned into one line."""
 
@@ -142,6 +166,7 @@ class IntercomClient:
         self.max_retries = config.max_retries
         self.limiter = RateLimiter(config.max_requests_per_minute, reserve=min(config.max_workers, 8))
         self.transport = Transport(config.base_url, config.request_timeout)
+        self.clock = ServerClock()
         self.headers = {
             "Authorization": f"Bearer {config.access_token}",
             "Accept": "application/json",
@@ -151,14 +176,17 @@ class IntercomClient:
         }
         self.post_headers = {**self.headers, "Content-Type": "application/json"}
 
-    def get(self, path, params=None, endpoint=None):
-        return self.request("GET", path, params=params, endpoint=endpoint)
+    def get(self, path, params=None, endpoint=None, replayable=True):
+        return self.request("GET", path, params=params, endpoint=endpoint, replayable=replayable)
 
     def post(self, path, body, endpoint=None):
         return self.request("POST", path, body=body, endpoint=endpoint)
 
-    def request(self, method, path, params=None, body=None, endpoint=None):
-        """Send one request, retrying what is transient; return the JSON body of the 200 response."""
+    def request(self, method, path, params=None, body=None, endpoint=None, replayable=True):
+        """Send one request, retrying what is transient; return the JSON body of the 200 response.
+
+        replayable=False: a request that changes state on Intercom's side (a scroll continuation) is not
+        retried when its outcome is unknown; AnswerLost is raised instead."""
         if path.startswith(self.base_url):  # a `pages.next` URL
             path = path[len(self.base_url):]
         elif "://" in path:
@@ -175,7 +203,7 @@ class IntercomClient:
             started = time.monotonic()
             status = None
             try:
-                status, response_headers, content = self.transport.request(method, url, data, headers)
+                status, response_headers, content = self.transport.request(method, url, data, headers, retry_stale=replayable)
             except (socket.timeout, TimeoutError):
                 problem = f"no response within {self.timeout:g} s"
             except (OSError, http.client.HTTPException) as exc:
@@ -187,6 +215,7 @@ class IntercomClient:
             _log_timer(endpoint, started, status)
             self.limiter.observe(status, response_headers if status is not None else None)
             if status is not None:
+                self.clock.observe(response_headers)
                 if status == 200:
                     try:
                         return loads(content)
@@ -204,6 +233,8 @@ class IntercomClient:
                         raise NotFound(f"{method} {path}: {problem}", status)
                 else:
                     raise _api_error(method, path, status, content)
+            if not replayable and status not in NOT_SERVED_STATUSES:
+                raise AnswerLost(f"{method} {path}: {problem}", status)
             failures += 1
             if failures > self.max_retries:
                 raise ApiError(f"{method} {path} failed after {failures} attempts: {problem}")

@@ -1,11 +1,13 @@
 """Bookmarks: read from the state file, checked, moved only forward, written as Singer STATE.
 
-Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null}.
+Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null}, plus
+"owed": [...] when some per-record fetches are owed to the next run (owed.py).
 """
 import logging
 
 from tap_intercom.config import parse_datetime
 from tap_intercom.errors import ConfigError
+from tap_intercom.owed import Owed
 from tap_intercom.transform import epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -13,9 +15,10 @@ CURSOR = "updated_at"
 
 
 class State:
-    def __init__(self, bookmarks=None, currently_syncing=None):
+    def __init__(self, bookmarks=None, currently_syncing=None, owed=()):
         self._bookmarks = dict(bookmarks or {})  # stream -> epoch seconds
         self.currently_syncing = currently_syncing  # only the engine's main thread reads and writes State
+        self.owed = Owed(owed)
 
     @classmethod
     def parse(cls, raw, incremental, all_streams):
@@ -24,6 +27,9 @@ class State:
             return cls()
         if not isinstance(raw, dict):
             raise ConfigError("state must be a JSON object like {\"bookmarks\": {...}}")
+        if set(raw) == {"singer_state"} and isinstance(raw["singer_state"], dict):
+            LOGGER.info("state: reading the Singer state inside {\"singer_state\": ...} (meltano state get's form)")
+            raw = raw["singer_state"]
         bookmarks = raw.get("bookmarks") or {}
         if not isinstance(bookmarks, dict):
             raise ConfigError("state: \"bookmarks\" must be a JSON object")
@@ -47,7 +53,7 @@ class State:
         if current is not None and (not isinstance(current, str) or current not in all_streams):
             LOGGER.warning("state: ignoring currently_syncing %r, not a stream of this tap", current)
             current = None
-        return cls(parsed, current)
+        return cls(parsed, current, Owed.parse(raw.get("owed"), all_streams))
 
     def bookmark(self, stream):
         return self._bookmarks.get(stream)
@@ -58,7 +64,10 @@ class State:
             self._bookmarks[stream] = value
 
     def value(self):
-        return {
+        value = {
             "bookmarks": {name: {CURSOR: epoch_to_rfc3339(value)} for name, value in sorted(self._bookmarks.items())},
             "currently_syncing": self.currently_syncing,
         }
+        if len(self.owed):
+            value["owed"] = self.owed.value()
+        return value

@@ -14,7 +14,6 @@ from functools import partial
 from typing import Callable, Optional
 
 from tap_intercom import pagers
-from tap_intercom.errors import NotFound
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -33,6 +32,7 @@ class Source:
     style: str  # "listing", "search" or "scroll"
     params: dict = field(default_factory=dict)
     day_granular: bool = False  # contact search matches dates by whole day (API-NOTES 3.7)
+    record_path: Optional[str] = None  # GET one record by {id}: owed fetches (owed.py) read their record again
 
     @property
     def incremental(self):
@@ -93,14 +93,10 @@ def contact_list_fetches(contact, fields):
 def fetch_contact_list(contact, name, client):
     path = contact[name].get("url") or f"/contacts/{contact['id']}/{name}"
     endpoint = f"/contacts/{{id}}/{name}"
-    try:
-        pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
-                 else pagers.numbered_pages(client, path, "data", SUBLIST_PAGE_SIZE, endpoint=endpoint))
-        return [item for page in pages for item in page]
-    except NotFound:
-        LOGGER.warning("contact %s was deleted or merged while syncing; keeping its first %d %s",
-                       contact.get("id"), EMBEDDED_LIMIT, name)
-        return None
+    # A failure (a 404 too: it may be transient) keeps the first 10 items and owes the list (owed.py).
+    pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
+             else pagers.numbered_pages(client, path, "data", SUBLIST_PAGE_SIZE, endpoint=endpoint))
+    return [item for page in pages for item in page]
 
 
 def contact_rows(contact, lists):
@@ -126,12 +122,9 @@ def conversation_fetches(conversation, _fields):
 
 
 def fetch_conversation(conversation_id, client):
-    try:
-        # Bodies stay HTML, as Intercom stores them (display_as=plaintext would drop links and formatting).
-        return client.get(f"/conversations/{conversation_id}", endpoint="/conversations/{id}")
-    except NotFound:
-        LOGGER.warning("conversation %s was deleted while syncing; skipping its parts", conversation_id)
-        return None
+    # Bodies stay HTML, as Intercom stores them (display_as=plaintext would drop links and formatting).
+    # A failure (a 404 too: it may be transient) writes the conversation and owes its parts (owed.py).
+    return client.get(f"/conversations/{conversation_id}", endpoint="/conversations/{id}")
 
 
 def conversation_part_rows(conversation, fetched):
@@ -157,8 +150,10 @@ def admin_rows(admin, _fetched):
 
 # ---- declarations ---------------------------------------------------------------------------------------
 
-CONTACT_SEARCH = Source("contacts", "/contacts/search", "data", "search", day_granular=True)
-CONVERSATION_SEARCH = Source("conversations", "/conversations/search", "conversations", "search")
+CONTACT_SEARCH = Source("contacts", "/contacts/search", "data", "search", day_granular=True,
+                        record_path="/contacts/{id}")
+CONVERSATION_SEARCH = Source("conversations", "/conversations/search", "conversations", "search",
+                             record_path="/conversations/{id}")
 COMPANY_SCROLL = Source("companies", "/companies/scroll", "data", "scroll")
 
 

@@ -1,0 +1,86 @@
+"""Per-record fetches owed to the next runs: a conversation's parts, a contact's long tag/company/note lists.
+
+When such a fetch keeps failing after its retries, or answers 404 for a record that may still exist (Intercom
+sometimes answers 404 for a moment), the record itself is still written and its bookmark still moves: one bad
+record must not hold back its stream. What is missing is kept in STATE under "owed" and fetched again first by
+the next runs, with a warning each time; it is settled when a run gets it, and given up (with a warning) after
+it failed in MAX_RUNS runs. The list is bounded: past MAX_OWED the source stops, so its bookmark stays behind.
+
+In STATE: "owed": [{"stream": "conversation_parts", "id": "123", "runs": 1}, ...] (absent when empty).
+"""
+import logging
+import threading
+
+from tap_intercom.errors import ConfigError
+
+LOGGER = logging.getLogger("tap_intercom")
+
+MAX_OWED = 100
+MAX_RUNS = 3
+
+
+class Owed:
+    """The owed fetches: read from STATE, changed by the engine's main thread only, written with STATE."""
+
+    def __init__(self, entries=()):
+        self._runs = {(entry["stream"], entry["id"]): entry["runs"] for entry in entries}  # -> runs it failed in
+        self._counted = set()  # keys whose failure in this run is already counted
+        self._lock = threading.Lock()
+        self._reserved = len(self._runs)  # producers reserve room before writing a record that owes a fetch
+
+    @staticmethod
+    def parse(raw, all_streams):
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise ConfigError("state: \"owed\" must be a list of {\"stream\", \"id\", \"runs\"}")
+        entries = []
+        for entry in raw:
+            if not (isinstance(entry, dict) and entry.get("stream") in all_streams and isinstance(entry.get("id"), str)
+                    and type(entry.get("runs")) is int and entry["runs"] >= 1):
+                raise ConfigError(f"state: owed entry {entry!r} is not {{\"stream\": <stream>, \"id\": <text>, "
+                                  "\"runs\": <count>}}")
+            entries.append(entry)
+        return entries
+
+    def __len__(self):
+        return len(self._runs)
+
+    def of(self, stream_names):
+        """{record id: [streams owed]} for the given streams, with each entry's failed runs so far."""
+        found = {}
+        for (stream, record_id), runs in sorted(self._runs.items()):
+            if stream in stream_names:
+                found.setdefault(record_id, []).append((stream, runs))
+        return found
+
+    def reserve(self):
+        """Room for one more owed fetch (any producer thread); False when the list is full."""
+        with self._lock:
+            if self._reserved >= MAX_OWED:
+                return False
+            self._reserved += 1
+            return True
+
+    def failed(self, stream, record_id, reason):
+        key = (stream, record_id)
+        runs = self._runs.get(key, 0)
+        if key not in self._counted:
+            runs += 1
+            self._counted.add(key)
+        if runs >= MAX_RUNS:
+            self._runs.pop(key, None)
+            LOGGER.warning("%s: giving up the fetch for record %s after it failed in %d runs (%s)", stream,
+                           record_id, runs, reason)
+            return
+        self._runs[key] = runs
+        LOGGER.warning("%s: the fetch for record %s failed (%s); the record is written without it and the next "
+                       "run retries it (failed in %d of %d runs)", stream, record_id, reason, runs, MAX_RUNS)
+
+    def settled(self, stream, record_id):
+        if self._runs.pop((stream, record_id), None) is not None:
+            LOGGER.info("%s: the owed fetch for record %s is done", stream, record_id)
+
+    def value(self):
+        return [{"stream": stream, "id": record_id, "runs": runs}
+                for (stream, record_id), runs in sorted(self._runs.items())]
