@@ -12,6 +12,7 @@ Concurrency, and why it keeps bookmarks safe:
 """
 import collections
 import itertools
+import json
 import logging
 import os
 import queue
@@ -97,7 +98,10 @@ def spooled(pages):
     def fill():
         try:
             for page in pages:
-                line = dumps(page) + b"\n"
+                try:
+                    line = dumps(page) + b"\n"
+                except UnicodeEncodeError:  # a lone surrogate: escaped as ASCII here, replaced when written
+                    line = json.dumps(page).encode() + b"\n"
                 with ready:
                     spool.seek(0, os.SEEK_END)
                     spool.write(line)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import TAP, run_tap, tap_config, write_json
+from conftest import TAP, discover, run_tap, select_streams, tap_config, write_json
 from test_resilience import keys
 
 
@@ -122,3 +122,129 @@ def test_a_plan_restricted_or_unavailable_endpoint_is_skipped_and_a_401_still_fa
     emulator.faults(path="/teams", kind="401", count=1)
     failed = run_tap(tmp_path, tap_config(emulator.url), check=False)
     assert failed.returncode == 1 and "rejected the access token" in failed.stderr
+
+
+def replace(emulator, kind, record_id, **changes):
+    """Change a stored record in place of Intercom (copy-on-write, as the emulator's mutations do)."""
+    ws = emulator.emulator.ws
+    with ws.lock:
+        store = getattr(ws, kind)
+        store[record_id] = {**store[record_id], **changes}
+        ws._bump(kind)
+
+
+def test_a_lone_surrogate_is_replaced_with_one_warning_per_field(tmp_path, make_emulator):
+    emulator = make_emulator(seed=8, contacts=40, companies=20, conversations=5)
+    companies = emulator.truth("companies")["companies"][:2]
+    user = emulator.truth("users")["users"][0]
+    for company in companies:
+        replace(emulator, "companies", company["id"], name="Caf\u00e9 \ud83d")
+    replace(emulator, "contacts", user["id"], name="\udc00 broken")
+    run = run_tap(tmp_path, tap_config(emulator.url))
+    names = {c["id"]: c["name"] for c in run.records("companies")}
+    assert all(names[c["id"]] == "Caf\u00e9 \ufffd" for c in companies)
+    assert next(u for u in run.records("users") if u["id"] == user["id"])["name"] == "\ufffd broken"
+    assert run.stderr.count("companies.name: text with an unpaired UTF-16 surrogate") == 1
+    assert run.stderr.count("users.name: text with an unpaired UTF-16 surrogate") == 1
+
+
+def test_a_bad_nested_value_nulls_only_itself_and_nested_deselection_holds_on_every_path(tmp_path, make_emulator):
+    emulator = make_emulator(seed=8, contacts=10, companies=5, conversations=12)
+    truth = emulator.truth("conversations")["conversations"]
+    bad = truth[2]
+    replace(emulator, "conversations", bad["id"], statistics={**bad["statistics"], "time_to_assignment": "soon"})
+    config = tap_config(emulator.url)
+    catalog = select_streams(discover(tmp_path, config), {"conversations"})
+    entry = next(e for e in catalog["streams"] if e["tap_stream_id"] == "conversations")
+    entry["metadata"].append({"breadcrumb": ["properties", "statistics", "properties", "median_time_to_reply"],
+                              "metadata": {"selected": False}})
+    run = run_tap(tmp_path, config, catalog=catalog)
+    records = {r["id"]: r for r in run.records("conversations")}
+    assert len(records) == len(truth)
+    statistics = records[bad["id"]]["statistics"]
+    assert statistics["time_to_assignment"] is None and statistics["type"] == bad["statistics"]["type"]
+    assert statistics["time_to_admin_reply"] == bad["statistics"]["time_to_admin_reply"]
+    assert run.stderr.count("conversations.statistics.time_to_assignment: a value does not fit") == 1
+    # the bad record went the slow way, the others the fast way: the deselected field is gone from all
+    assert all("median_time_to_reply" not in r["statistics"] for r in records.values() if r["statistics"])
+
+
+def test_meltano_state_get_output_is_unwrapped(tmp_path, emulator):
+    config = tap_config(emulator.url)
+    first = run_tap(tmp_path, config)
+    second = run_tap(tmp_path, config, state={"singer_state": first.state})
+    assert "singer_state" in second.stderr
+    assert len(second.records("users")) < len(first.records("users"))  # incremental, not a full re-sync
+    assert second.state["bookmarks"]["users"]["updated_at"] >= first.state["bookmarks"]["users"]["updated_at"]
+
+
+def test_408_and_a_429_with_odd_headers_are_retried(tmp_path, make_emulator):
+    emulator = make_emulator(seed=8, contacts=20, companies=5, conversations=5)
+    emulator.faults(path="/tags", kind="408", count=1)
+    emulator.faults(path="/teams", kind="429_odd", count=2)
+    run = run_tap(tmp_path, tap_config(emulator.url))
+    assert ids(run.records("tags")) == ids(emulator.truth("tags")["tags"])
+    assert ids(run.records("teams")) == ids(emulator.truth("teams")["teams"])
+    assert "HTTP 408" in run.stderr and "rate limited (429) on GET /teams" in run.stderr
+
+
+def test_bookmarks_are_capped_by_intercoms_clock_not_the_machines(tmp_path, make_emulator):
+    # the emulator's Date header runs a day behind this machine, as a machine whose clock runs ahead would see
+    emulator = make_emulator(seed=8, contacts=10, companies=40, conversations=5, scroll_page_size=10,
+                             clock_headers=True, slow_seconds=2)
+    companies = emulator.truth("companies")["companies"]
+    first_page, last_page = companies[0]["id"], companies[-1]["id"]
+    config = tap_config(emulator.url, lookback_window=0)
+    catalog = select_streams(discover(tmp_path, config), {"companies"})
+    emulator.faults(path="/companies/scroll", kind="slow", count=1, after=1)
+    proc = subprocess.Popen([TAP, "--config", write_json(tmp_path, "c.json", config),
+                             "--catalog", write_json(tmp_path, "k.json", catalog)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    while emulator.stats()["by_endpoint"].get("GET /companies/scroll", 0) < 2:
+        time.sleep(0.05)
+    now = emulator.configure()["now"]  # page 1 is read, page 2 is being served: change one of each
+    emulator.mutate(action="update", stream="companies", ids=[first_page], updated_at=now)
+    emulator.mutate(action="update", stream="companies", ids=[last_page], updated_at=now + 2)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    state = [json.loads(line)["value"] for line in out.splitlines() if '"STATE"' in line][-1]
+    second = run_tap(tmp_path, config, catalog=catalog, state=state)
+    assert first_page in ids(second.records("companies"))  # changed during the read, after its page: not lost
+
+
+def read_slowly_and_stop(tmp_path, config, signum, after_bytes):
+    """Run the tap with a slow reader of its stdout; send `signum` once `after_bytes` were read."""
+    proc = subprocess.Popen([TAP, "--config", write_json(tmp_path, "c.json", config)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    data, sent = b"", False
+    while True:
+        chunk = proc.stdout.read1(8192)
+        if not chunk:
+            break
+        data += chunk
+        if not sent and len(data) >= after_bytes:
+            proc.send_signal(signum)
+            sent = True
+        time.sleep(0.003)
+    stderr = proc.stderr.read().decode()
+    return proc.wait(timeout=60), data, stderr
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_stops_at_a_whole_line_with_a_safe_state(tmp_path, make_emulator, signum, code):
+    emulator = make_emulator(seed=9, contacts=400, companies=60, conversations=40, latency_ms=2)
+    config = tap_config(emulator.url, page_size=50)
+    returncode, data, stderr = read_slowly_and_stop(tmp_path, config, signum, 300_000)
+    assert returncode == code and "Traceback" not in stderr
+    assert data.endswith(b"\n")
+    messages = [json.loads(line) for line in data.splitlines()]  # every line whole
+    assert messages[-1]["type"] == "STATE" and f"stopped by {signal.Signals(signum).name}" in stderr
+    seen = {m["stream"]: set() for m in messages if m["type"] == "RECORD"}
+    for m in messages:
+        if m["type"] == "RECORD":
+            seen[m["stream"]] |= keys(m["stream"], [m["record"]])
+    resumed = run_tap(tmp_path, config, state=messages[-1]["value"])
+    truth = emulator.truth()
+    for stream in ("users", "conversations", "conversation_parts", "companies"):
+        got = seen.get(stream, set()) | keys(stream, resumed.records(stream))
+        assert keys(stream, truth[stream]) <= got, stream
