@@ -285,8 +285,9 @@ def _api_error(method, path, status, content):
         return ApiError(f"Intercom rejected the access token ({detail}); check access_token and region", status,
                         code)
     if status == 403:
-        return ApiError(f"the access token may not call {method} {path} ({detail}); grant the app that "
-                        "permission or deselect the stream", status, code)
+        return ApiError(f"the access token may not call {method} {path} ({detail}): the app needs that "
+                        "permission (scope) or the workspace that plan; deselect the stream to skip it quietly",
+                        status, code)
     if status == 404:
         return NotFound(f"{method} {path}: {detail}", status, code)
     if status == 400 and code == "scroll_exists":

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from tap_intercom.client import IntercomClient
 from tap_intercom.errors import ApiError, TapError
 from tap_intercom.owed import MAX_OWED
-from tap_intercom.stopping import StopSignals, Stopped
 from tap_intercom.output import RecordLines, Writer, dumps, loads, log_metric, schema_message, state_message
+from tap_intercom.stopping import StopSignals, Stopped
 from tap_intercom.transform import RecordTransform, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
