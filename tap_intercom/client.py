@@ -176,17 +176,18 @@ class IntercomClient:
         }
         self.post_headers = {**self.headers, "Content-Type": "application/json"}
 
-    def get(self, path, params=None, endpoint=None, replayable=True):
-        return self.request("GET", path, params=params, endpoint=endpoint, replayable=replayable)
+    def get(self, path, params=None, endpoint=None, replayable=True, version=None):
+        return self.request("GET", path, params=params, endpoint=endpoint, replayable=replayable, version=version)
 
     def post(self, path, body, endpoint=None):
         return self.request("POST", path, body=body, endpoint=endpoint)
 
-    def request(self, method, path, params=None, body=None, endpoint=None, replayable=True):
+    def request(self, method, path, params=None, body=None, endpoint=None, replayable=True, version=None):
         """Send one request, retrying what is transient; return the JSON body of the 200 response.
 
         replayable=False: a request that changes state on Intercom's side (a scroll continuation) is not
-        retried when its outcome is unknown; AnswerLost is raised instead."""
+        retried when its outcome is unknown; AnswerLost is raised instead. version: another Intercom-Version
+        for this request (an endpoint newer than the configured version)."""
         if path.startswith(self.base_url):  # a `pages.next` URL
             path = path[len(self.base_url):]
         elif "://" in path:
@@ -194,6 +195,8 @@ class IntercomClient:
         url = path + (("&" if "?" in path else "?") + urlencode(params) if params else "")
         data = json.dumps(body).encode() if body is not None else None
         headers = self.post_headers if data is not None else self.headers
+        if version:
+            headers = {**headers, "Intercom-Version": version}
         endpoint = endpoint or path
         delays = None  # backoff's exponential delays, made at the first failure (its import is not free)
         failures = rate_limited = 0

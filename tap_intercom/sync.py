@@ -23,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tap_intercom.client import IntercomClient
-from tap_intercom.errors import ApiError, TapError
-from tap_intercom.owed import MAX_OWED
+from tap_intercom.errors import ApiError, NotFound, TapError
+from tap_intercom.owed import MAX_OWED, deleted_conversation
 from tap_intercom.output import RecordLines, Writer, dumps, loads, log_metric, schema_message, state_message
 from tap_intercom.stopping import StopSignals, Stopped
 from tap_intercom.transform import RecordTransform, epoch_to_rfc3339
@@ -347,6 +347,12 @@ class Engine:
             except ApiError as exc:
                 if exc.status == 401:
                     raise
+                if isinstance(exc, NotFound) and source.name == "conversations" and \
+                        deleted_conversation(self.client, record_id):
+                    LOGGER.warning("%s: Intercom confirms conversation %s was deleted; nothing is owed for it any "
+                                   "more", ", ".join(streams), record_id)
+                    events += [(stream, record_id, None) for stream in streams]
+                    continue
                 events += [(stream, record_id, str(exc)) for stream in streams]
         return records, events
 

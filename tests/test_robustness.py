@@ -248,3 +248,23 @@ def test_a_signal_stops_at_a_whole_line_with_a_safe_state(tmp_path, make_emulato
     for stream in ("users", "conversations", "conversation_parts", "companies"):
         got = seen.get(stream, set()) | keys(stream, resumed.records(stream))
         assert keys(stream, truth[stream]) <= got, stream
+
+
+def test_an_owed_fetch_ends_once_intercom_confirms_the_deletion(tmp_path, make_emulator):
+    emulator = make_emulator(seed=6, contacts=20, companies=5, conversations=10)
+    gone = emulator.truth("conversations")["conversations"][4]["id"]
+    emulator.faults(path=f"/conversations/{gone}", kind="404", count=1)
+    first = run_tap(tmp_path, tap_config(emulator.url), check=False)
+    assert first.state["owed"] == [{"stream": "conversation_parts", "id": gone, "runs": 1}]
+    emulator.mutate(action="delete", stream="conversations", ids=[gone])
+    asked = []
+
+    def deleted(req):  # GET /conversations/deleted as the 2.16 spec shows it
+        asked.append(req.version)
+        return 200, {"type": "conversations.list", "total_count": 1,
+                     "pages": {"type": "pages", "next": None, "page": 1, "per_page": 60, "total_pages": 1},
+                     "conversations": [{"type": "conversation", "id": gone, "deleted_at": 1, "metrics_retained": False}]}
+    emulator.emulator.api.routes.insert(0, ("GET", "/conversations/deleted", "read_conversations", deleted))
+    second = run_tap(tmp_path, tap_config(emulator.url), state=first.state)
+    assert f"Intercom confirms conversation {gone} was deleted" in second.stderr
+    assert "owed" not in second.state and asked == ["2.16"]
