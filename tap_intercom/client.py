@@ -16,8 +16,9 @@ from tap_intercom.transport import Transport
 LOGGER = logging.getLogger("tap_intercom")
 
 RETRY_STATUSES = {408, 500, 502, 503, 504}
-# Answers that prove the request was not served (a retry cannot repeat it); others leave the outcome unknown.
-NOT_SERVED_STATUSES = {429, 503}
+# Answers that prove the request was not served (a retry cannot repeat it); any other failure (a 5xx may
+# come from a proxy after Intercom served the request) leaves the outcome unknown.
+NOT_SERVED_STATUSES = {429}
 MAX_RATE_LIMIT_WAITS = 30  # consecutive 429s before giving up; each waits for the window to reset
 # A company scroll broken by a network error on Intercom's side cannot continue: its 500 says so, and the
 # scroll pager restarts it as it does an expired one (a 404).
@@ -84,14 +85,14 @@ class RateLimiter:
             limit = int(headers.get("X-RateLimit-Limit") or 0) or None
         except (KeyError, TypeError, ValueError):
             if status == 429:  # no budget headers: wait as told (Retry-After), else for a typical window
-                self._empty_until(_seconds(headers.get("Retry-After") if headers else None) or DEFAULT_WINDOW)
+                self._empty_until(_retry_after(headers) or DEFAULT_WINDOW)
             elif status is not None and self._limit is None:
                 with self._cond:  # a server without rate-limit headers sets no budget
                     self._budget = None
                     self._cond.notify_all()
             return
         if status == 429:
-            retry_after = _seconds(headers.get("Retry-After"))
+            retry_after = _retry_after(headers)
             if retry_after is not None:  # not documented by Intercom, but honoured when sent
                 self._empty_until(retry_after)
                 return
@@ -126,6 +127,19 @@ def _seconds(value):
         return max(float(value), 0.0)
     except (TypeError, ValueError):
         return None
+
+
+def _retry_after(headers):
+    """Retry-After in seconds, or as an HTTP date (measured against the server's Date); None if neither."""
+    value = headers.get("Retry-After") if headers else None
+    seconds = _seconds(value)
+    if seconds is None and value:
+        try:
+            when = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return None
+        seconds = max(when - (_server_time(headers) or time.time()), 0.0)
+    return seconds
 
 
 def _server_time(headers):

@@ -6,7 +6,7 @@ record must not hold back its stream. What is missing is kept in STATE under "ow
 the next runs, with a warning each time; it is settled when a run gets it, or when Intercom confirms the
 record was deleted (conversations), and given up (with a warning) after it failed in MAX_RUNS runs. The list is bounded: past MAX_OWED the source stops, so its bookmark stays behind.
 
-In STATE: "owed": [{"stream": "conversation_parts", "id": "123", "runs": 1}, ...] (absent when empty).
+In STATE: "owed": [{"stream": "conversation_parts", "id": "123", "runs": 1}, ...] (empty when nothing is owed).
 """
 import logging
 import threading

@@ -1,7 +1,7 @@
 """Bookmarks: read from the state file, checked, moved only forward, written as Singer STATE.
 
-Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null}, plus
-"owed": [...] when some per-record fetches are owed to the next run (owed.py).
+Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null, "owed": [...]}
+where "owed" lists per-record fetches owed to the next run (owed.py); states without it are read as before.
 """
 import logging
 
@@ -64,10 +64,10 @@ class State:
             self._bookmarks[stream] = value
 
     def value(self):
-        value = {
+        return {
             "bookmarks": {name: {CURSOR: epoch_to_rfc3339(value)} for name, value in sorted(self._bookmarks.items())},
             "currently_syncing": self.currently_syncing,
+            # always present, even empty: a tool that deep-merges states (Meltano's partial states) then
+            # replaces the list instead of bringing settled entries back
+            "owed": self.owed.value(),
         }
-        if len(self.owed):
-            value["owed"] = self.owed.value()
-        return value

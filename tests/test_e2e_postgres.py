@@ -285,17 +285,3 @@ def test_failed_run_keeps_what_was_loaded_and_exits_non_zero(make_emulator, tmp_
     assert kept["bookmarks"]["users"]["updated_at"] > saved["bookmarks"]["users"]["updated_at"]
     assert not (job.folder / "state.json.new").exists()
     pg_drop_schema(schema)
-    config = tap_config(emulator.url, max_retries=0)
-    catalog = select_streams(discover(tmp_path, config), set(STREAMS))
-    job = CronJob(tmp_path / "workspace", config, catalog, pg_target_config(schema))
-    job.run()
-    saved = (job.folder / "state.json").read_text()
-    emulator.mutate(action="update", stream="users", count=2)
-    emulator.faults(path="/conversations", kind="500", count=50)
-    env = {**os.environ, "INTERCOM_SYNC_DIR": str(job.folder), "TAP": TAP, "TARGET": str(TARGET_POSTGRES)}
-    proc = subprocess.run(["bash", str(job.script)], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0
-    assert "tap-intercom: error:" in proc.stderr
-    assert (job.folder / "state.json").read_text() == saved
-    assert not (job.folder / "state.json.new").exists()
-    pg_drop_schema(schema)

@@ -64,7 +64,7 @@ def test_a_conversation_that_always_fails_is_owed_and_does_not_block_anything(tm
     assert not any(p["conversation_id"] == bad for p in run.records("conversation_parts"))
     emulator.emulator.faults._queue.clear()  # Intercom answers again: the next run settles what is owed
     run = run_tap(tmp_path, config, state=state)
-    assert "owed" not in run.state
+    assert run.state["owed"] == []
     parts = emulator.truth("conversation_parts")["conversation_parts"]
     assert keys("conversation_parts", [p for p in run.records("conversation_parts") if p["conversation_id"] == bad]) \
         == keys("conversation_parts", [p for p in parts if p["conversation_id"] == bad])
@@ -85,7 +85,7 @@ def test_a_transient_404_on_a_contact_list_is_owed_then_completed(tmp_path, make
     assert "retrying the owed fetch for record " + long["id"] in second.stderr
     again = [u for u in second.records("users") if u["id"] == long["id"]]
     assert len(again) == 1 and len(again[0]["tags"]["data"]) == long["tags"]["total_count"]
-    assert "owed" not in second.state
+    assert second.state["owed"] == []
 
 
 def test_an_owed_fetch_is_given_up_after_three_runs(tmp_path, make_emulator):
@@ -96,7 +96,7 @@ def test_an_owed_fetch_is_given_up_after_three_runs(tmp_path, make_emulator):
     for _ in range(3):
         run = run_tap(tmp_path, tap_config(emulator.url), state=state, check=False)
         state = run.state
-    assert run.returncode == 0 and "owed" not in run.state
+    assert run.returncode == 0 and run.state["owed"] == []
     assert f"giving up the fetch for record {conversation} after it failed in 3 runs" in run.stderr
 
 
@@ -139,11 +139,12 @@ def test_a_lone_surrogate_is_replaced_with_one_warning_per_field(tmp_path, make_
     user = emulator.truth("users")["users"][0]
     for company in companies:
         replace(emulator, "companies", company["id"], name="Caf\u00e9 \ud83d")
-    replace(emulator, "contacts", user["id"], name="\udc00 broken")
+    replace(emulator, "contacts", user["id"], name="\udc00 broken", custom_attributes={"plan \ud83d": "gold"})
     run = run_tap(tmp_path, tap_config(emulator.url))
     names = {c["id"]: c["name"] for c in run.records("companies")}
     assert all(names[c["id"]] == "Caf\u00e9 \ufffd" for c in companies)
-    assert next(u for u in run.records("users") if u["id"] == user["id"])["name"] == "\ufffd broken"
+    written = next(u for u in run.records("users") if u["id"] == user["id"])
+    assert written["name"] == "\ufffd broken" and written["custom_attributes"] == {"plan \ufffd": "gold"}
     assert run.stderr.count("companies.name: text with an unpaired UTF-16 surrogate") == 1
     assert run.stderr.count("users.name: text with an unpaired UTF-16 surrogate") == 1
 
@@ -267,4 +268,4 @@ def test_an_owed_fetch_ends_once_intercom_confirms_the_deletion(tmp_path, make_e
     emulator.emulator.api.routes.insert(0, ("GET", "/conversations/deleted", "read_conversations", deleted))
     second = run_tap(tmp_path, tap_config(emulator.url), state=first.state)
     assert f"Intercom confirms conversation {gone} was deleted" in second.stderr
-    assert "owed" not in second.state and asked == ["2.16"]
+    assert second.state["owed"] == [] and asked == ["2.16"]
