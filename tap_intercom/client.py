@@ -16,9 +16,9 @@ from tap_intercom.transport import Transport
 LOGGER = logging.getLogger("tap_intercom")
 
 RETRY_STATUSES = {408, 500, 502, 503, 504}
-# Answers that prove the request was not served (a retry cannot repeat it); any other failure (a 5xx may
-# come from a proxy after Intercom served the request) leaves the outcome unknown.
-NOT_SERVED_STATUSES = {429}
+# Answers that say the request was not served (429: over the limit; 503: no server took it), so a retry
+# cannot repeat it; any other failure (a 502/504 from a proxy after Intercom served it) leaves it unknown.
+NOT_SERVED_STATUSES = {429, 503}
 MAX_RATE_LIMIT_WAITS = 30  # consecutive 429s before giving up; each waits for the window to reset
 # A company scroll broken by a network error on Intercom's side cannot continue: its 500 says so, and the
 # scroll pager restarts it as it does an expired one (a 404).
