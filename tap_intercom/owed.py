@@ -55,6 +55,13 @@ class Owed:
                 found.setdefault(record_id, []).append((stream, runs))
         return found
 
+    def keep_only(self, stream_names):
+        """Drop what is owed to streams no longer selected: no run would settle it."""
+        for stream, record_id in [key for key in self._runs if key[0] not in stream_names]:
+            del self._runs[(stream, record_id)]
+            LOGGER.warning("%s is not selected: dropping its owed fetch for record %s", stream, record_id)
+        self._reserved = len(self._runs)
+
     def reserve(self):
         """Room for one more owed fetch (any producer thread); False when the list is full."""
         with self._lock:

@@ -27,7 +27,7 @@ from tap_intercom.errors import ApiError, NotFound, TapError
 from tap_intercom.owed import MAX_OWED, deleted_conversation
 from tap_intercom.output import RecordLines, Writer, dumps, loads, log_metric, schema_message, state_message
 from tap_intercom.stopping import StopSignals, Stopped
-from tap_intercom.transform import RecordTransform, epoch_to_rfc3339
+from tap_intercom.transform import RecordMismatch, RecordTransform, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -146,7 +146,9 @@ class Engine:
         self.stop = threading.Event()
         self.groups = self._groups(selections)
         # taken before the producers start: only the main thread changes state.owed afterwards
+        state.owed.keep_only({s.stream.name for s in selections})
         self.owed_at_start = state.owed.of({s.stream.name for s in selections})
+        self.rejected = []  # records that fit their schema in no way (any producer appends)
 
     def _groups(self, selections):
         """Selected streams grouped by source, the interrupted one (currently_syncing) first."""
@@ -217,8 +219,9 @@ class Engine:
             self.pool.shutdown(wait=False, cancel_futures=True)
             progress.finish()
             self.writer.flush()
-        problems = failed + ([f"{len(self.state.owed)} per-record fetch(es) owed to the next run"]
-                             if len(self.state.owed) else [])
+        problems = failed + ([f"{len(self.rejected)} record(s) skipped: they fit their schema in no way"]
+                             if self.rejected else []) + \
+            ([f"{len(self.state.owed)} per-record fetch(es) owed to the next run"] if len(self.state.owed) else [])
         if problems:
             raise TapError("; ".join(problems))
 
@@ -324,7 +327,11 @@ class Engine:
                 rows = stream.rows(record, fetched.get(stream.name)) if stream.rows else (record,)
                 transform, encoder = transforms[stream.name], encoders[stream.name]
                 for row in rows:
-                    lines.append(encoder.line(transform(row), extracted))
+                    try:
+                        lines.append(encoder.line(transform(row), extracted))
+                    except RecordMismatch as exc:  # no valid form (a key or cursor that fits no type): this
+                        LOGGER.error("%s; the record is skipped", exc)  # record only, not its stream for good
+                        self.rejected.append(str(exc))
                 counts[stream.name] += len(rows)
         if source.incremental and high is not None:
             # Unsorted sources (the scroll) move only now; never past the moment reading began, so a record

@@ -269,3 +269,15 @@ def test_an_owed_fetch_ends_once_intercom_confirms_the_deletion(tmp_path, make_e
     second = run_tap(tmp_path, tap_config(emulator.url), state=first.state)
     assert f"Intercom confirms conversation {gone} was deleted" in second.stderr
     assert second.state["owed"] == [] and asked == ["2.16"]
+
+
+def test_a_record_that_fits_its_schema_in_no_way_costs_only_itself(tmp_path, make_emulator):
+    emulator = make_emulator(seed=8, contacts=10, companies=12, conversations=3)
+    companies = emulator.truth("companies")["companies"]
+    replace(emulator, "companies", companies[5]["id"], updated_at="not a date")
+    run = run_tap(tmp_path, tap_config(emulator.url), check=False)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert ids(run.records("companies")) == ids(companies) - {companies[5]["id"]}
+    assert f"companies record {companies[5]['id']!r} does not match" in run.stderr
+    assert run.stderr.splitlines()[-1] == "tap-intercom: error: 1 record(s) skipped: they fit their schema in no way"
+    assert "companies" in run.state["bookmarks"]
