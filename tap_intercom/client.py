@@ -220,7 +220,8 @@ class IntercomClient:
             started = time.monotonic()
             status = None
             try:
-                status, response_headers, content = self.transport.request(method, url, data, headers, retry_stale=replayable)
+                status, response_headers, content = self.transport.request(method, url, data, headers,
+                                                                           retry_stale=replayable)
             except (socket.timeout, TimeoutError):
                 problem = f"no response within {self.timeout:g} s"
             except (OSError, http.client.HTTPException) as exc:

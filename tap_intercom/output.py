@@ -67,8 +67,8 @@ class RecordLines:
     def _replace_surrogates(self, value, path):
         """The value with lone surrogates replaced by U+FFFD, warning once per field."""
         if isinstance(value, dict):  # keys too: custom attribute names are Intercom's text as well
-            return {self._replace_surrogates(key, path): self._replace_surrogates(item, f"{path}.{key}" if path else key)
-                    for key, item in value.items()}
+            return {self._replace_surrogates(key, path):
+                    self._replace_surrogates(item, f"{path}.{key}" if path else key) for key, item in value.items()}
         if isinstance(value, list):
             return [self._replace_surrogates(item, path) for item in value]
         if isinstance(value, str) and _LONE_SURROGATE.search(value):

@@ -4,7 +4,8 @@ When such a fetch keeps failing after its retries, or answers 404 for a record t
 sometimes answers 404 for a moment), the record itself is still written and its bookmark still moves: one bad
 record must not hold back its stream. What is missing is kept in STATE under "owed" and fetched again first by
 the next runs, with a warning each time; it is settled when a run gets it, or when Intercom confirms the
-record was deleted (conversations), and given up (with a warning) after it failed in MAX_RUNS runs. The list is bounded: past MAX_OWED the source stops, so its bookmark stays behind.
+record was deleted (conversations), and given up (with a warning) after it failed in MAX_RUNS runs. The list
+is bounded: past MAX_OWED the source stops, so its bookmark stays behind.
 
 In STATE: "owed": [{"stream": "conversation_parts", "id": "123", "runs": 1}, ...] (empty when nothing is owed).
 """

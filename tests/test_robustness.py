@@ -281,3 +281,11 @@ def test_a_record_that_fits_its_schema_in_no_way_costs_only_itself(tmp_path, mak
     assert f"companies record {companies[5]['id']!r} does not match" in run.stderr
     assert run.stderr.splitlines()[-1] == "tap-intercom: error: 1 record(s) skipped: they fit their schema in no way"
     assert "companies" in run.state["bookmarks"]
+
+
+def test_what_is_owed_to_a_deselected_stream_is_dropped_with_a_warning(tmp_path, emulator):
+    config = tap_config(emulator.url)
+    state = {"bookmarks": {}, "owed": [{"stream": "conversation_parts", "id": "200000001", "runs": 1}]}
+    run = run_tap(tmp_path, config, catalog=select_streams(discover(tmp_path, config), {"tags"}), state=state)
+    assert "conversation_parts is not selected: dropping its owed fetch for record 200000001" in run.stderr
+    assert run.state["owed"] == []
