@@ -289,3 +289,17 @@ def test_what_is_owed_to_a_deselected_stream_is_dropped_with_a_warning(tmp_path,
     run = run_tap(tmp_path, config, catalog=select_streams(discover(tmp_path, config), {"tags"}), state=state)
     assert "conversation_parts is not selected: dropping its owed fetch for record 200000001" in run.stderr
     assert run.state["owed"] == []
+
+
+def test_a_scroll_that_repeats_its_pages_ends_with_a_clear_error(tmp_path, make_emulator):
+    emulator = make_emulator(seed=5, contacts=10, companies=120, conversations=5)
+    api = emulator.emulator.api
+    serve_page = api._scroll_page
+
+    def stuck(scroll):  # a scroll that never moves on: the same first page every time
+        scroll["pos"] = 0
+        return serve_page(scroll)
+    api._scroll_page = stuck
+    run = run_tap(tmp_path, tap_config(emulator.url), check=False, timeout=60)
+    assert run.returncode == 1 and "returned a page of companies it had already returned" in run.stderr
+    assert run.records("users") and "companies" not in run.state["bookmarks"]
