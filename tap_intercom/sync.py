@@ -266,10 +266,11 @@ class Engine:
         if source.incremental:
             LOGGER.info("%s: reading %s from %s", ", ".join(names), source.path, epoch_to_rfc3339(start))
         redo, owed = self._refetch_owed(source, names)
-        pages = source.pages(self.client, start, self.config.page_size, role)
+        # A time-bounded listing (activity logs) reads up to the moment the run began, never past it.
+        pages = source.pages(self.client, start, self.config.page_size, role, until=int(started))
         if source.style == "scroll":
             pages = spooled(pages)
-        elif source.style == "search":  # a listing is one call: nothing to fetch ahead
+        elif source.style != "listing":  # a listing is one call: nothing to fetch ahead
             pages = prefetched(pages)
         if redo:  # owed records first; they neither pass the since filter nor move bookmarks
             pages = itertools.chain([redo], pages)
@@ -284,7 +285,7 @@ class Engine:
         fetching = [s for s in group if s.stream.fetches]
 
         def plan(record):
-            cursor = _epoch(record.get("updated_at"))
+            cursor = _epoch(record.get(source.cursor))
             again = redone and id(record) in redone
             takers = [s for s, role, after in members if (role is None or record.get("role") == role)
                       and (after is None or cursor is None or cursor >= after or again)]
@@ -314,12 +315,12 @@ class Engine:
                          if stream_name in names and stream_name not in failures]
                 cursor = None
             else:
-                cursor = _epoch(record.get("updated_at"))
+                cursor = _epoch(record.get(source.cursor))
             if cursor is not None:
                 if ordered and last is not None and cursor < last:
                     ordered = False
-                    LOGGER.warning("%s: results are not sorted by updated_at; bookmarks will move only when "
-                                   "the stream completes", source.path)
+                    LOGGER.warning("%s: results are not sorted by %s; bookmarks will move only when "
+                                   "the stream completes", source.path, source.cursor)
                 last = cursor
                 high = cursor if high is None else max(high, cursor)
             for selection in takers:
@@ -334,8 +335,8 @@ class Engine:
                         self.rejected.append(str(exc))
                 counts[stream.name] += len(rows)
         if source.incremental and high is not None:
-            # Unsorted sources (the scroll) move only now; never past the moment reading began, so a record
-            # changed during the sync is read again next time rather than skipped.
+            # Unsorted sources (the scroll, activity logs) move only now; never past the moment reading began,
+            # so a record changed during the sync is read again next time rather than skipped.
             yield Batch(lines, dict(counts), [(name, cap(high)) for name in names], owed=owed)
         elif lines or owed:
             yield Batch(lines, dict(counts), owed=owed)
