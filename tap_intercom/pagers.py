@@ -140,5 +140,5 @@ def _check_new(seen, cursor, path):
     """A cursor or next-page link seen before in the same read would loop forever: end the read instead."""
     if cursor in seen:
         raise ApiError(f"{path} returned the same next-page cursor twice (a loop); stopping rather than "
-                       "reading the same pages again")
+                       "reading the same page again")
     seen.add(cursor)
