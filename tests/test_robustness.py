@@ -303,3 +303,18 @@ def test_a_scroll_that_repeats_its_pages_ends_with_a_clear_error(tmp_path, make_
     run = run_tap(tmp_path, tap_config(emulator.url), check=False, timeout=60)
     assert run.returncode == 1 and "returned a page of companies it had already returned" in run.stderr
     assert run.records("users") and "companies" not in run.state["bookmarks"]
+
+
+def test_a_ticket_whose_parts_fail_is_owed_then_completed(tmp_path, make_emulator):
+    emulator = make_emulator(seed=6, contacts=10, companies=5, conversations=5, tickets=8)
+    ticket = emulator.truth("tickets")["tickets"][2]["id"]
+    emulator.faults(path=f"/tickets/{ticket}", kind="502", count=3)
+    config = tap_config(emulator.url, max_retries=2)
+    catalog = select_streams(discover(tmp_path, config), {"tickets", "ticket_parts"})
+    first = run_tap(tmp_path, config, catalog=catalog, check=False)
+    assert first.returncode == 1 and first.state["owed"] == [{"stream": "ticket_parts", "id": ticket, "runs": 1}]
+    second = run_tap(tmp_path, config, catalog=catalog, state=first.state)
+    parts = [p for p in emulator.truth("ticket_parts")["ticket_parts"] if p["ticket_id"] == ticket]
+    assert parts and keys("ticket_parts", [p for p in second.records("ticket_parts") if p["ticket_id"] == ticket]) \
+        == keys("ticket_parts", parts)
+    assert second.state["owed"] == []
