@@ -1,6 +1,7 @@
 """Bookmarks: read from the state file, checked, moved only forward, written as Singer STATE.
 
-Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null}.
+Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null,
+"tap": "tap-intercom"}. The mark tells this tap's state from singer-io/tap-intercom's (see peer.py).
 """
 import logging
 
@@ -61,4 +62,5 @@ class State:
         return {
             "bookmarks": {name: {CURSOR: epoch_to_rfc3339(value)} for name, value in sorted(self._bookmarks.items())},
             "currently_syncing": self.currently_syncing,
+            "tap": "tap-intercom",
         }
