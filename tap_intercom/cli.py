@@ -89,7 +89,8 @@ def run(args, redact):
     if len(config.access_token) >= 4:  # redacting a one-letter "token" would garble every log line
         redact.append(config.access_token)
     if args.discover:
-        json.dump(discover(), sys.stdout, indent=2)
+        from tap_intercom.custom_attributes import read_types
+        json.dump(discover(read_types(config) if config.typed_custom_attributes else None), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
     catalog_path = args.catalog or args.properties
