@@ -74,12 +74,15 @@ def test_free_form_when_turned_off_or_unreachable(tmp_path, emulator):
 
 
 def test_misfit_inside_custom_attributes_costs_that_value_only():
-    schema = {"properties": {"id": {"type": "string"}, "custom_attributes": {
+    schema = {"type": "object", "properties": {"id": {"type": "string"}, "count": {"type": ["null", "integer"]}, "custom_attributes": {
         "type": ["null", "object"], "additionalProperties": True,
         "properties": {"n": {"type": ["null", "integer"]}, "d": {"type": ["null", "string"], "format": "date-time"}}}}}
-    transform = RecordTransform("users", schema, {"id", "custom_attributes"}, {})
+    transform = RecordTransform("users", schema, {"id", "count", "custom_attributes"}, {})
     assert transform({"id": 1, "custom_attributes": {"n": {"x": 1}, "d": 0, "z": "kept"}}) == \
         {"id": "1", "custom_attributes": {"n": None, "d": "1970-01-01T00:00:00.000000Z", "z": "kept"}}
     assert transform({"id": "2", "custom_attributes": {"n": 3.0, "d": "2024-05-01T10:00:00+02:00"}}) == \
         {"id": "2", "custom_attributes": {"n": 3, "d": "2024-05-01T08:00:00.000000Z"}}
     assert transform({"id": "3", "custom_attributes": "oops"}) == {"id": "3", "custom_attributes": None}
+    # another field sends the record through singer's Transformer: custom attributes stay typed and complete
+    assert transform({"id": "4", "count": "5", "custom_attributes": {"n": "7", "z": 1}}) == \
+        {"id": "4", "count": 5, "custom_attributes": {"n": 7, "z": 1}}
