@@ -152,6 +152,12 @@ def _when(bookmarks, stream):
     return parse_datetime(value, f"state: {PEER}'s bookmark of {stream!r}")
 
 
+def _on_peer_clock(bookmark):
+    value = bookmark.get("updated_at") if isinstance(bookmark, dict) else bookmark
+    fraction = value.split(".", 1)[1] if isinstance(value, str) and "." in value else ""
+    return fraction.rstrip("Z").split("+")[0].strip("0") != ""
+
+
 def _mapped(bookmarks, current):
     unknown = sorted(set(bookmarks) - PEER_BOOKMARKED)
     if unknown:
@@ -173,6 +179,12 @@ def _mapped(bookmarks, current):
     # one adds last_processed), so it is safe. The peer reads parts in the same pass, so that bookmark covers
     # them too; the parts' own is rewritten per conversation in id order and says nothing about the others.
     conversations = _when(bookmarks, "conversations")
+    if conversations is not None and _on_peer_clock(bookmarks["conversations"]):
+        # Its last_sync_started_at (microseconds; records have whole seconds) is the peer machine's clock, not
+        # Intercom's: never trust it past the newest record time the peer saw.
+        seen = [_when(bookmarks, name) for name in PEER_BOOKMARKED - {"conversations"}]
+        if any(value is not None for value in seen):
+            conversations = min(conversations, max(value for value in seen if value is not None))
     if conversations is not None:
         seeds["conversations"] = conversations
         if "conversation_parts" in bookmarks:

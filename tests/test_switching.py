@@ -147,3 +147,19 @@ def test_marked_peer_state_seeds_users_and_leads(tmp_path, emulator):
     got = ids(run.records("users")) | ids(run.records("contacts"))
     assert ids(c for c in contacts if c["updated_at"] >= mark) <= got and len(got) < len(contacts) / 2
     assert parse_datetime(run.state["bookmarks"]["users"]["updated_at"], "") >= mark
+
+
+def test_peer_clock_bookmark_never_trusted_past_the_records_it_saw(tmp_path, emulator):
+    """The peer's final conversations bookmark is its own clock at sync start (microseconds), which can run
+    ahead of Intercom's: it is capped at the newest record time of its state."""
+    truth = emulator.truth()
+    contacts = truth["users"] + truth["contacts"]
+    mark = newest(contacts, 20)
+    changed = emulator.mutate(action="update", stream="conversations", count=2)["ids"]
+    state = {"currently_syncing": None, "bookmarks": {
+        "contacts": {"updated_at": epoch_to_rfc3339(mark)},
+        "conversations": {"updated_at": "2099-01-01T00:00:00.123456Z"}}}
+    catalog = peer_catalog({"contacts", "conversations"})
+    run = run_tap(tmp_path, tap_config(emulator.url, lookback_window=0), catalog=catalog, state=state)
+    assert set(changed) <= ids(run.records("conversations"))
+    assert f"reading /conversations/search from {epoch_to_rfc3339(mark)}" in run.stderr
