@@ -36,7 +36,8 @@ def _top(entry):
 def _looks_like_peer(entry):
     name = entry.get("tap_stream_id") or entry.get("stream")
     top = _top(entry)
-    properties = (entry.get("schema") or {}).get("properties") or {}
+    schema = entry.get("schema") if isinstance(entry.get("schema"), dict) else {}
+    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     if "_sdc_record_hash" in (entry.get("key_properties") or top.get("table-key-properties") or []):
         return True  # its attribute streams are keyed by a hash; ours by model and full_name
     if name in ("segments", "company_segments") and top.get("forced-replication-method") == "INCREMENTAL":
@@ -45,7 +46,8 @@ def _looks_like_peer(entry):
         return True  # ours follow their conversation: conversation_updated_at
     if name == "conversations" and "conversation_message" in properties:
         return True
-    return name == "contacts" and "selected-by-default" not in top and not OUR_CONTACT_FIELDS <= set(properties)
+    return (name == "contacts" and bool(properties) and "selected-by-default" not in top
+            and not OUR_CONTACT_FIELDS <= set(properties))
 
 
 def is_peer_catalog(catalog):
@@ -78,8 +80,10 @@ def map_catalog(peer_catalog, ours):
         deselected = set()
         if entry is not None:
             for item in entry.get("metadata") or []:
-                crumb = item.get("breadcrumb") if isinstance(item, dict) else None
-                if isinstance(crumb, list) and len(crumb) == 2 and (item.get("metadata") or {}).get("selected") is False:
+                if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict):
+                    continue
+                crumb = item.get("breadcrumb")
+                if isinstance(crumb, list) and len(crumb) == 2 and item["metadata"].get("selected") is False:
                     deselected.add(crumb[1])
         fields = set(our["schema"]["properties"])
         dropped += [f"{our['tap_stream_id']}.{name}" for name in sorted(deselected & fields)]
