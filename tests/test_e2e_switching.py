@@ -9,10 +9,11 @@ The peer has no base-URL setting: it runs through ../shared/peer/run_peer.py, wh
 import json
 import os
 import re
+import subprocess
 
 import pytest
 
-from conftest import ROOT, TOKEN
+from conftest import ROOT, TOKEN, run_tap, tap_config, write_json
 from test_e2e_meltano import MELTANO, base_env, read_jsonl
 from test_e2e_postgres import epoch, require_e2e_setup
 
@@ -64,7 +65,6 @@ def write_project(folder, pip_url, executable, streams):
 
 
 def meltano(folder, env, *args, timeout=600):
-    import subprocess
     proc = subprocess.run([str(MELTANO), *args], cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(f"meltano {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-6000:]}")
@@ -104,6 +104,19 @@ def test_switching_from_the_peer_keeps_meltanos_state(make_emulator, tmp_path):
     assert ids(read_jsonl(tmp_path / "peer", "contacts")) == ids(every_contact)  # its contacts: users and leads
     peer_state = stored_state(project, env)
     assert {"contacts", "conversations", "segments"} <= set(peer_state["bookmarks"]) and "tap" not in peer_state
+
+    # ---- the peer's own catalog, fed to this tap with that state ------------------------------------------
+    peer_config = write_json(tmp_path, "peer-config.json", {"access_token": TOKEN, "start_date": "2000-01-01T00:00:00Z",
+                                                           "user_agent": "switching-test"})
+    peer_catalog = json.loads(subprocess.run([str(wrapper), "--config", peer_config, "--discover"], env=env,
+                                             capture_output=True, text=True, check=True).stdout)
+    for entry in peer_catalog["streams"]:
+        entry["metadata"][0]["metadata"]["selected"] = entry["tap_stream_id"] in ("contacts", "conversations")
+    fresh = run_tap(tmp_path, tap_config(emulator.url), catalog=peer_catalog, state=peer_state)
+    synced = {m["stream"] for m in fresh.messages if m["type"] == "SCHEMA"}
+    assert synced == {"users", "contacts", "conversations"} and "catalog mapped" in fresh.stderr
+    assert "continuing from singer-io/tap-intercom's bookmarks" in fresh.stderr
+    assert len(fresh.records("users")) < len(before["users"]) / 4  # continued, not re-synced
 
     # ---- changes while switching -----------------------------------------------------------------------
     changed = {"users": set(emulator.mutate(action="update", stream="users", count=3)["ids"]),
