@@ -128,7 +128,7 @@ def test_switching_from_the_peer_keeps_meltanos_state(make_emulator, tmp_path):
 
     # ---- with this tap, same name, same stored state ----------------------------------------------------
     write_project(project, f"-e {ROOT}", "tap-intercom", ["users"] + PEER_STREAMS)
-    meltano(project, env, "install")
+    meltano(project, env, "install", "tap-intercom")  # as docs/MIGRATING.md says
     run = meltano(project, {**env, "TARGET_JSONL_DESTINATION_PATH": str(tmp_path / "ours")}, "run",
                   "tap-intercom", "target-jsonl")
     assert "continuing from singer-io/tap-intercom's bookmarks" in run.stderr
