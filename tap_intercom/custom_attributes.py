@@ -39,7 +39,7 @@ def read_types(config):
             listing = client.get("/data_attributes", {"model": model, "include_archived": "true"})
         except TapError as exc:
             LOGGER.warning("discovery: %s custom attributes stay untyped: %s", model, exc)
-            if getattr(exc, "status", None) is None:  # no answer at all: the other models will fare no better
+            if getattr(exc, "status", None) in (None, 401):  # no answer, or the token refused: so for all
                 break
             continue
         types[model] = _declared(listing.get("data") if isinstance(listing, dict) else None)
