@@ -31,6 +31,8 @@ SETTINGS = {
     "max_workers": (16, "Concurrent requests for conversation parts and contacts' tag/company/note lists."),
     "max_requests_per_minute": (10000, "The tap's own cap on requests; lower it when other apps share the workspace."),
     "max_retries": (7, "Retries of a request that failed with 5xx, a timeout, a dropped connection or non-JSON."),
+    "typed_custom_attributes": (True, "Discovery types custom attributes from Intercom's data attributes; false: "
+                                      "free-form objects."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
@@ -50,6 +52,7 @@ class Config:
     max_workers: int
     max_requests_per_minute: int
     max_retries: int
+    typed_custom_attributes: bool = True
 
 
 def read_json_file(path, what):
@@ -156,6 +159,11 @@ def load_config(path):
                               f"{0 if name in ('lookback_window', 'max_retries') else 1}, got {raw.get(name)!r}")
     if values["page_size"] > 150:
         raise ConfigError("config: page_size must be at most 150 (Intercom's limit)")
+    typed_custom_attributes = values["typed_custom_attributes"]
+    if isinstance(typed_custom_attributes, str) and typed_custom_attributes.lower() in ("true", "false"):
+        typed_custom_attributes = typed_custom_attributes.lower() == "true"  # from an environment variable
+    if not isinstance(typed_custom_attributes, bool):
+        raise ConfigError(f"config: typed_custom_attributes must be true or false, got {typed_custom_attributes!r}")
     for name in ("api_version", "user_agent"):
         if not isinstance(values[name], str) or not values[name].strip():
             raise ConfigError(f"config: {name} must be a non-empty string")
@@ -172,4 +180,5 @@ def load_config(path):
         max_workers=values["max_workers"],
         max_requests_per_minute=values["max_requests_per_minute"],
         max_retries=values["max_retries"],
+        typed_custom_attributes=typed_custom_attributes,
     )

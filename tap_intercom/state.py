@@ -1,7 +1,8 @@
 """Bookmarks: read from the state file, checked, moved only forward, written as Singer STATE.
 
-Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null, "owed": [...]}
-where "owed" lists per-record fetches owed to the next run (owed.py); states without it are read as before.
+Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null, "owed": [...],
+"tap": "tap-intercom"}. "owed" lists per-record fetches owed to the next run (owed.py; states without it are read
+as before); the mark tells this tap's state from singer-io/tap-intercom's (see peer.py).
 """
 import logging
 
@@ -12,6 +13,14 @@ from tap_intercom.transform import epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 CURSOR = "updated_at"
+
+
+def unwrapped(raw):
+    """The Singer state inside `meltano state get` output ({"singer_state": {...}}), else `raw` as it is."""
+    if isinstance(raw, dict) and set(raw) == {"singer_state"} and isinstance(raw["singer_state"], dict):
+        LOGGER.info("state: reading the Singer state inside {\"singer_state\": ...} (meltano state get's form)")
+        return raw["singer_state"]
+    return raw
 
 
 class State:
@@ -27,9 +36,6 @@ class State:
             return cls()
         if not isinstance(raw, dict):
             raise ConfigError("state must be a JSON object like {\"bookmarks\": {...}}")
-        if set(raw) == {"singer_state"} and isinstance(raw["singer_state"], dict):
-            LOGGER.info("state: reading the Singer state inside {\"singer_state\": ...} (meltano state get's form)")
-            raw = raw["singer_state"]
         bookmarks = raw.get("bookmarks") or {}
         if not isinstance(bookmarks, dict):
             raise ConfigError("state: \"bookmarks\" must be a JSON object")
@@ -70,4 +76,5 @@ class State:
             # always present, even empty: a tool that deep-merges states (Meltano's partial states) then
             # replaces the list instead of bringing settled entries back
             "owed": self.owed.value(),
+            "tap": "tap-intercom",
         }
