@@ -84,7 +84,7 @@ def test_token_lacking_a_scope_skips_those_streams_with_one_warning(tmp_path, em
     emulator.configure(tokens={TOKEN: "all", limited: ["read_users_companies", "read_admins", "read_tags"]})
     config = tap_config(emulator.url, access_token=limited)
     bookmark = {"updated_at": "2024-01-01T00:00:00.000000Z"}
-    state = {"bookmarks": {"conversations": bookmark, "conversation_parts": bookmark}}
+    state = {"bookmarks": {"conversations": bookmark, "conversation_parts": bookmark}, "tap": "tap-intercom"}
     catalog = select_streams(discover(tmp_path, config), {"users", "companies", "admins", "tags", "conversations",
                                                           "conversation_parts"})
     run = run_tap(tmp_path, config, catalog=catalog, state=state)  # exit 0: a forbidden stream is not a failure
