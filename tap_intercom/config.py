@@ -31,6 +31,8 @@ SETTINGS = {
     "max_workers": (100, "Ceiling on requests in flight; the tap keeps rate x latency in flight (Little's law)."),
     "max_requests_per_minute": (10000, "The tap's own cap on requests; lower it when other apps share the workspace."),
     "max_retries": (7, "Retries of a request that failed with 5xx, a timeout, a dropped connection or non-JSON."),
+    "typed_custom_attributes": (True, "Discovery types custom attributes from Intercom's data attributes; false: "
+                                      "free-form objects."),
     "search_window_pages": (10, "Pages per window of a search read as concurrent windows of updated_at."),
 }
 SECRET_SETTINGS = {"access_token"}
@@ -51,6 +53,7 @@ class Config:
     max_workers: int
     max_requests_per_minute: int
     max_retries: int
+    typed_custom_attributes: bool = True
     search_window_pages: int = 10
 
 
@@ -158,6 +161,11 @@ def load_config(path):
                               f"{0 if name in ('lookback_window', 'max_retries') else 1}, got {raw.get(name)!r}")
     if values["page_size"] > 150:
         raise ConfigError("config: page_size must be at most 150 (Intercom's limit)")
+    typed_custom_attributes = values["typed_custom_attributes"]
+    if isinstance(typed_custom_attributes, str) and typed_custom_attributes.lower() in ("true", "false"):
+        typed_custom_attributes = typed_custom_attributes.lower() == "true"  # from an environment variable
+    if not isinstance(typed_custom_attributes, bool):
+        raise ConfigError(f"config: typed_custom_attributes must be true or false, got {typed_custom_attributes!r}")
     for name in ("api_version", "user_agent"):
         if not isinstance(values[name], str) or not values[name].strip():
             raise ConfigError(f"config: {name} must be a non-empty string")
@@ -174,5 +182,6 @@ def load_config(path):
         max_workers=values["max_workers"],
         max_requests_per_minute=values["max_requests_per_minute"],
         max_retries=values["max_retries"],
+        typed_custom_attributes=typed_custom_attributes,
         search_window_pages=values["search_window_pages"],
     )

@@ -1,21 +1,33 @@
 """Bookmarks: read from the state file, checked, moved only forward, written as Singer STATE.
 
-Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null}.
+Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null, "owed": [...],
+"tap": "tap-intercom"}. "owed" lists per-record fetches owed to the next run (owed.py; states without it are read
+as before); the mark tells this tap's state from singer-io/tap-intercom's (see peer.py).
 """
 import logging
 
 from tap_intercom.config import parse_datetime
 from tap_intercom.errors import ConfigError
+from tap_intercom.owed import Owed
 from tap_intercom.transform import epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 CURSOR = "updated_at"
 
 
+def unwrapped(raw):
+    """The Singer state inside `meltano state get` output ({"singer_state": {...}}), else `raw` as it is."""
+    if isinstance(raw, dict) and set(raw) == {"singer_state"} and isinstance(raw["singer_state"], dict):
+        LOGGER.info("state: reading the Singer state inside {\"singer_state\": ...} (meltano state get's form)")
+        return raw["singer_state"]
+    return raw
+
+
 class State:
-    def __init__(self, bookmarks=None, currently_syncing=None):
+    def __init__(self, bookmarks=None, currently_syncing=None, owed=()):
         self._bookmarks = dict(bookmarks or {})  # stream -> epoch seconds
         self.currently_syncing = currently_syncing  # only the engine's main thread reads and writes State
+        self.owed = Owed(owed)
 
     @classmethod
     def parse(cls, raw, incremental, all_streams):
@@ -47,7 +59,7 @@ class State:
         if current is not None and (not isinstance(current, str) or current not in all_streams):
             LOGGER.warning("state: ignoring currently_syncing %r, not a stream of this tap", current)
             current = None
-        return cls(parsed, current)
+        return cls(parsed, current, Owed.parse(raw.get("owed"), all_streams))
 
     def bookmark(self, stream):
         return self._bookmarks.get(stream)
@@ -61,4 +73,8 @@ class State:
         return {
             "bookmarks": {name: {CURSOR: epoch_to_rfc3339(value)} for name, value in sorted(self._bookmarks.items())},
             "currently_syncing": self.currently_syncing,
+            # always present, even empty: a tool that deep-merges states (Meltano's partial states) then
+            # replaces the list instead of bringing settled entries back
+            "owed": self.owed.value(),
+            "tap": "tap-intercom",
         }
