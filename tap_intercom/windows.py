@@ -19,6 +19,7 @@ import logging
 import math
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
@@ -68,6 +69,8 @@ class _Partition:
         self.lock = threading.Lock()
         self.handoff = queue.Queue()  # bounded by the page slots
         self.slots = threading.Semaphore(MAX_PAGES)
+        # a few long-lived reader threads: each keeps its own keep-alive connection (transport.py) across windows
+        self.readers = ThreadPoolExecutor(MAX_ACTIVE, thread_name_prefix="window")
         self.closed = threading.Event()
         self.high = None  # the newest updated_at handed over
 
@@ -95,6 +98,7 @@ class _Partition:
                     yield Page(page, safe)
         finally:
             self.closed.set()
+            self.readers.shutdown(wait=False)
 
     def _start_more(self, active):
         allowed = max(2, min(MAX_ACTIVE, self.client.limiter.in_flight_target() // 4))
@@ -106,7 +110,7 @@ class _Partition:
                 if not window.started:
                     window.started = True
                     started += 1
-                    threading.Thread(target=self._read, args=(window,), daemon=True, name="window").start()
+                    self.readers.submit(self._read, window)
         return started
 
     def _read(self, window):

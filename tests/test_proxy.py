@@ -100,7 +100,8 @@ def test_https_through_https_proxy_with_credentials(tmp_path, emulator, certific
     proxy = connect_proxy()
     url = f"http://tap:s%40cret@127.0.0.1:{proxy.port}"  # the lower-case name wins when both are set
     env = {"HTTPS_PROXY": url, "https_proxy": url, "NO_PROXY": "", "no_proxy": "", "REQUESTS_CA_BUNDLE": str(cert)}
-    config = tap_config(f"https://localhost:{front.port}")
+    # 16 workers at most: threads, not requests, make tunnels (without it, rate x latency sets how many)
+    config = tap_config(f"https://localhost:{front.port}", max_workers=16)
     run = run_tap(tmp_path, config, env=env)
     truth = emulator.truth()
     for stream in ("users", "contacts", "companies", "conversations", "tags"):
