@@ -31,10 +31,16 @@ SETTINGS = {
     "max_workers": (16, "Concurrent requests for conversation parts and contacts' tag/company/note lists."),
     "max_requests_per_minute": (10000, "The tap's own cap on requests; lower it when other apps share the workspace."),
     "max_retries": (7, "Retries of a request that failed with 5xx, a timeout, a dropped connection or non-JSON."),
+    "reconcile_interval_hours": (24, "Hours between reconciliation passes of incremental streams (a full re-read "
+                                     "whose ACTIVATE_VERSION removes deleted records); 0 = never."),
+    "reconcile_parts_interval_hours": (168, "Hours between reconciliation passes of conversation_parts (one call "
+                                            "per conversation); 0 = never."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
-                     "max_requests_per_minute": int, "max_retries": int}
+                     "max_requests_per_minute": int, "max_retries": int,
+                     "reconcile_interval_hours": float, "reconcile_parts_interval_hours": float}
+_ZERO_ALLOWED = ("lookback_window", "max_retries", "reconcile_interval_hours", "reconcile_parts_interval_hours")
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,8 @@ class Config:
     max_workers: int
     max_requests_per_minute: int
     max_retries: int
+    reconcile_interval_hours: float = 24
+    reconcile_parts_interval_hours: float = 168
 
 
 def read_json_file(path, what):
@@ -148,12 +156,12 @@ def load_config(path):
     for name, kind in _POSITIVE_NUMBERS.items():
         try:
             values[name] = kind(values[name])
-            valid = values[name] >= (0 if name in ("lookback_window", "max_retries") else 1)
+            valid = values[name] >= (0 if name in _ZERO_ALLOWED else 1)
         except (TypeError, ValueError):
             valid = False
         if not valid:
             raise ConfigError(f"config: {name} must be a number of at least "
-                              f"{0 if name in ('lookback_window', 'max_retries') else 1}, got {raw.get(name)!r}")
+                              f"{0 if name in _ZERO_ALLOWED else 1}, got {raw.get(name)!r}")
     if values["page_size"] > 150:
         raise ConfigError("config: page_size must be at most 150 (Intercom's limit)")
     for name in ("api_version", "user_agent"):
@@ -172,4 +180,6 @@ def load_config(path):
         max_workers=values["max_workers"],
         max_requests_per_minute=values["max_requests_per_minute"],
         max_retries=values["max_retries"],
+        reconcile_interval_hours=values["reconcile_interval_hours"],
+        reconcile_parts_interval_hours=values["reconcile_parts_interval_hours"],
     )

@@ -49,8 +49,9 @@ def state_message(value):
 class RecordLines:
     """Encodes a stream's records as RECORD lines; the message envelope is made once."""
 
-    def __init__(self, stream_name):
-        self._prefix = b'{"type":"RECORD","stream":' + dumps(stream_name) + b',"record":'
+    def __init__(self, stream_name, version=None):  # version: the table version the records belong to
+        self._prefix = b'{"type":"RECORD","stream":' + dumps(stream_name) + (
+            b',"version":%d' % version if version is not None else b"") + b',"record":'
 
     def line(self, record, time_extracted):
         return b"".join((self._prefix, dumps(record), b',"time_extracted":"', time_extracted, b'"}\n'))

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Callable, Optional
 
 from tap_intercom import pagers
+from tap_intercom.deleted_conversations import deleted_pages
 from tap_intercom.errors import NotFound
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -30,13 +31,14 @@ class Source:
     name: str
     path: str
     envelope: str
-    style: str  # "listing", "search" or "scroll"
+    style: str  # "listing", "search", "scroll" or "newest_first"
     params: dict = field(default_factory=dict)
     day_granular: bool = False  # contact search matches dates by whole day (API-NOTES 3.7)
+    cursor: str = "updated_at"  # the records' field bookmarks follow
 
     @property
     def incremental(self):
-        return self.style != "listing"
+        return self.style in ("search", "newest_first")
 
     @property
     def sorted(self):
@@ -47,6 +49,8 @@ class Source:
             return pagers.listing_pages(client, self.path, self.envelope, self.params)
         if self.style == "scroll":
             return pagers.scroll_pages(client, self.path, self.envelope)
+        if self.style == "newest_first":
+            return deleted_pages(client, self.path, self.envelope, since)
         return pagers.search_pages(client, self.path, self.envelope, self._query(since, role),
                                    {"field": "updated_at", "order": "ascending"}, page_size)
 
@@ -117,8 +121,10 @@ def contact_rows(contact, lists):
 
 def social_profile_rows(contact, _extra):
     profiles = (contact.get("social_profiles") or {}).get("data") or []
-    return [{**profile, "contact_id": contact["id"], "contact_updated_at": contact.get("updated_at")}
-            for profile in profiles if profile.get("name") is not None and profile.get("url") is not None]
+    rows = {(profile.get("name"), profile.get("url")): {**profile, "contact_id": contact["id"],
+                                                        "contact_updated_at": contact.get("updated_at")}
+            for profile in profiles if profile.get("name") is not None and profile.get("url") is not None}
+    return list(rows.values())  # one row per key: a contact's identical profiles are one
 
 
 def conversation_fetches(conversation, _fields):
@@ -160,6 +166,8 @@ def admin_rows(admin, _fetched):
 CONTACT_SEARCH = Source("contacts", "/contacts/search", "data", "search", day_granular=True)
 CONVERSATION_SEARCH = Source("conversations", "/conversations/search", "conversations", "search")
 COMPANY_SCROLL = Source("companies", "/companies/scroll", "data", "scroll")
+DELETED_CONVERSATIONS = Source("deleted_conversations", "/conversations/deleted", "conversations", "newest_first",
+                               cursor="deleted_at")
 
 
 def listing(path, envelope, **params):
@@ -176,13 +184,16 @@ STREAMS = [
     Stream("social_profiles", "social_profile", ("contact_id", "name", "url"), CONTACT_SEARCH,
            "contact_updated_at", rows=social_profile_rows,
            description="One row per social profile of a user or lead, with contact_id."),
-    Stream("companies", "company", ("id",), COMPANY_SCROLL, "updated_at",
-           description="Companies from the scroll API, filtered by updated_at by the tap."),
+    Stream("companies", "company", ("id",), COMPANY_SCROLL,
+           description="Every company, every run (the scroll has no filter): counts such as user_count change "
+                       "without updated_at changing."),
     Stream("conversations", "conversation", ("id",), CONVERSATION_SEARCH, "updated_at",
            description="Conversations, without their parts."),
     Stream("conversation_parts", "conversation_part", ("id",), CONVERSATION_SEARCH, "conversation_updated_at",
            fetches=conversation_fetches, rows=conversation_part_rows,
            description="Every part of each changed conversation (Intercom keeps the 500 most recent)."),
+    Stream("deleted_conversations", "deleted_conversation", ("id",), DELETED_CONVERSATIONS, "deleted_at",
+           description="Conversations deleted in Intercom, with deleted_at (Intercom-Version 2.16 on this call)."),
     Stream("admins", "admin", ("id",), listing("/admins", "admins", display_avatar="true"), rows=admin_rows,
            description="Teammates, with avatars."),
     Stream("teams", "team", ("id",), listing("/teams", "teams"), description="Teams."),
@@ -193,9 +204,9 @@ STREAMS = [
     Stream("company_segments", "segment", ("id",),
            listing("/segments", "segments", type="company", include_count="true"),
            description="Segments of companies, with member counts."),
-    Stream("company_attributes", "data_attribute", ("model", "full_name"), listing("/data_attributes", "data", model="company"),
+    Stream("company_attributes", "data_attribute", ("model", "full_name"), listing("/data_attributes", "data", model="company", include_archived="true"),
            description="Data attributes of companies, standard and custom."),
-    Stream("contact_attributes", "data_attribute", ("model", "full_name"), listing("/data_attributes", "data", model="contact"),
+    Stream("contact_attributes", "data_attribute", ("model", "full_name"), listing("/data_attributes", "data", model="contact", include_archived="true"),
            description="Data attributes of contacts, standard and custom."),
 ]
 STREAMS_BY_NAME = {stream.name: stream for stream in STREAMS}

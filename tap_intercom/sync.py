@@ -20,9 +20,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from tap_intercom import reconcile
 from tap_intercom.client import IntercomClient
 from tap_intercom.output import RecordLines, Writer, dumps, loads, log_metric, schema_message, state_message
 from tap_intercom.transform import RecordTransform, epoch_to_rfc3339
+from tap_intercom.versions import activate_version_message
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -36,6 +38,7 @@ class Batch:
     counts: dict = field(default_factory=dict)  # stream -> records in lines
     advances: list = field(default_factory=list)  # (stream, epoch seconds) safe once lines are written
     done: str = None  # the first stream of the source group that finished (the group's name)
+    activated: list = field(default_factory=list)  # streams whose ACTIVATE_VERSION is in lines
 
 
 @dataclass
@@ -128,6 +131,7 @@ class Engine:
         self.pool = None
         self.stop = threading.Event()
         self.groups = self._groups(selections)
+        self.plans = reconcile.plan_streams([s.stream for s in selections], state, config, int(time.time()))
 
     def _groups(self, selections):
         """Selected streams grouped by source, the interrupted one (currently_syncing) first."""
@@ -168,11 +172,13 @@ class Engine:
                 progress.count(item.counts)
                 for stream_name, value in item.advances:
                     self.state.advance(stream_name, value)
+                for stream_name in item.activated:
+                    reconcile.completed(self.state, stream_name)
                 if item.done:
                     running.remove(item.done)
                     progress.done([s.stream.name for group in self.groups if group[0].stream.name == item.done
                                    for s in group])
-                if item.advances or item.done:
+                if item.advances or item.done or item.activated:
                     self.state.currently_syncing = running[0] if running else None
                     self.writer.write([state_message(self.state.value())])
                     self.writer.flush()
@@ -198,12 +204,14 @@ class Engine:
         source = group[0].stream.source
         names = [s.stream.name for s in group]
         transforms = {s.stream.name: RecordTransform(s.stream.name, s.schema, s.fields, s.metadata) for s in group}
-        encoders = {name: RecordLines(name) for name in names}
+        plans = {name: self.plans[name] for name in names}
+        encoders = {name: RecordLines(name, plans[name].version) for name in names}
         yield Batch([schema_message(s.stream.name, s.schema, s.stream.key,
                                     [s.stream.replication_key] if s.stream.replication_key else None)
                      for s in group])
 
-        since = {s.stream.name: self._since(s.stream) for s in group}
+        since = {s.stream.name: self._since(s.stream) if plans[s.stream.name].since is None
+                 else plans[s.stream.name].since for s in group}
         start = min(since.values()) if source.incremental else None
         roles = {s.stream.role for s in group}
         role = roles.pop() if len(roles) == 1 else None
@@ -220,7 +228,7 @@ class Engine:
         fetching = [s for s in group if s.stream.fetches]
 
         def plan(record):
-            cursor = _epoch(record.get("updated_at"))
+            cursor = _epoch(record.get(source.cursor))
             takers = [s for s, role, after in members if (role is None or record.get("role") == role)
                       and (after is None or cursor is None or cursor >= after)]
             if not fetching:
@@ -238,7 +246,7 @@ class Engine:
                 lines, counts = [], collections.Counter()
                 extracted = epoch_to_rfc3339(int(time.time())).encode()
                 continue
-            cursor = _epoch(record.get("updated_at"))
+            cursor = _epoch(record.get(source.cursor))
             if cursor is not None:
                 if ordered and last is not None and cursor < last:
                     ordered = False
@@ -259,6 +267,10 @@ class Engine:
             yield Batch(lines, dict(counts), [(name, min(high, started)) for name in names])
         elif lines:
             yield Batch(lines, dict(counts))
+        activated = [name for name in names if plans[name].activates]  # read to the end: the new version is whole
+        if activated:
+            yield Batch([activate_version_message(name, plans[name].version) for name in activated],
+                        activated=activated)
 
     def _in_order(self, pages, plan):
         """(record, takers, {stream: {name: result}}) in the source's order, PAGE_END after each page.
