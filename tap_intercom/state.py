@@ -74,9 +74,10 @@ class State:
     def value(self):
         bookmarks = {name: {CURSOR: epoch_to_rfc3339(value)} for name, value in self._bookmarks.items()}
         for name, info in self.passes.items():
-            bookmarks.setdefault(name, {}).update(
-                {key: info[key] if key == "version" else epoch_to_rfc3339(info[key]) for key in PASS_KEYS
-                 if key in info})
+            if info:
+                bookmarks.setdefault(name, {}).update(
+                    {key: info[key] if key == "version" else epoch_to_rfc3339(info[key]) for key in PASS_KEYS
+                     if key in info})
         return {"bookmarks": dict(sorted(bookmarks.items())), "currently_syncing": self.currently_syncing}
 
 

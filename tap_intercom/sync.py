@@ -131,7 +131,7 @@ class Engine:
         self.pool = None
         self.stop = threading.Event()
         self.groups = self._groups(selections)
-        self.plans = reconcile.plan_streams([s.stream for s in selections], state, config, int(time.time()))
+        self.plans = reconcile.plan_streams([s.stream for s in selections], state, config, time.time())
 
     def _groups(self, selections):
         """Selected streams grouped by source, the interrupted one (currently_syncing) first."""
