@@ -44,6 +44,9 @@ def run_raw(tmp_path, args):
     ({"access_token": TOKEN, "start_date": "2024-01-01", "region": ["us"]}, "region"),
     ({"access_token": TOKEN, "start_date": "2024-01-01", "base_url": "http://127.0.0.1:99999"}, "base_url"),
     ({"access_token": TOKEN, "start_date": "2024-01-01", "base_url": 8080}, "base_url"),
+    ({"access_token": TOKEN, "start_date": "2024-01-01", "reconcile_interval_hours": -1}, "reconcile_interval_hours"),
+    ({"access_token": TOKEN, "start_date": "2024-01-01", "reconcile_parts_interval_hours": "weekly"},
+     "reconcile_parts_interval_hours"),
 ])
 def test_invalid_config(tmp_path, config, phrase):
     run = run_raw(tmp_path, ["--config", write_json(tmp_path, "c.json", config), "--discover"])
