@@ -65,6 +65,7 @@ def completed(state, name):
     """The stream's pass is activated: it is the last completed pass, dated from when it began."""
     info = state.passes.get(name)
     if info and "version" in info:
+        LOGGER.info("%s: reconciliation pass complete (version %d activated)", name, info["version"])
         info["reconciled_at"] = info.pop("version") // 1000
         info.pop("pass_updated_at", None)
 
