@@ -31,21 +31,24 @@ class Plan:
 
 def plan_streams(streams, state, config, now):
     """{stream name: Plan} for this run. Sets up the passes it starts in `state` (main thread, before the sync)."""
-    due = {s.name for s in streams if s.replication_key and _due(s.name, state, config, now)}
+    reconciled = {s.name for s in streams if s.replication_key and s.name not in NEVER_RECONCILED
+                  and _interval(s.name, config) > 0}
+    due = {name for name in reconciled if _due(name, state, config, now)}
+    # A search read whole for one stream is read whole for its other streams too, at no extra call.
+    searched_whole = {s.source.name for s in streams if s.name in due and s.name not in OWN_INTERVAL}
     plans = {}
     for stream in streams:
         name = stream.name
+        info = state.passes.get(name, {})
         if not stream.replication_key:
             plans[name] = Plan(new_version(), None, True)
             continue
-        info = state.passes.get(name, {})
-        if _interval(name, config) <= 0 or name in NEVER_RECONCILED:
+        if name not in reconciled:
             for key in ("version", "pass_updated_at"):  # a pass turned off is dropped, never activated
                 info.pop(key, None)
             plans[name] = Plan()
             continue
-        partners = [s.name for s in streams if s.source == stream.source and s.name not in OWN_INTERVAL]
-        if name not in due and not (name not in OWN_INTERVAL and due.intersection(partners)):
+        if name not in due and (name in OWN_INTERVAL or stream.source.name not in searched_whole):
             plans[name] = Plan()
             continue
         info = state.passes.setdefault(name, info)

@@ -204,9 +204,11 @@ STREAMS = [
     Stream("company_segments", "segment", ("id",),
            listing("/segments", "segments", type="company", include_count="true"),
            description="Segments of companies, with member counts."),
-    Stream("company_attributes", "data_attribute", ("model", "full_name"), listing("/data_attributes", "data", model="company", include_archived="true"),
+    Stream("company_attributes", "data_attribute", ("model", "full_name"),
+           listing("/data_attributes", "data", model="company", include_archived="true"),
            description="Data attributes of companies, standard and custom."),
-    Stream("contact_attributes", "data_attribute", ("model", "full_name"), listing("/data_attributes", "data", model="contact", include_archived="true"),
+    Stream("contact_attributes", "data_attribute", ("model", "full_name"),
+           listing("/data_attributes", "data", model="contact", include_archived="true"),
            description="Data attributes of contacts, standard and custom."),
 ]
 STREAMS_BY_NAME = {stream.name: stream for stream in STREAMS}
