@@ -343,7 +343,8 @@ class Api:
 
     def deleted_conversations(self, req):
         if not since_2_16(req.version):
-            raise ApiError(400, "intercom_version_invalid", "Requested resource is not available in current API version.")
+            raise ApiError(400, "intercom_version_invalid",
+                           "Requested resource is not available in current API version.")
         order = req.query.get("order", "desc")
         if order not in ("asc", "desc"):
             raise ApiError(400, "parameter_invalid", "order must be asc or desc")
@@ -352,8 +353,8 @@ class Api:
                           reverse=order == "desc")
         req.query = dict(req.query, per_page=min(60, per_page_of(req.query.get("per_page"), 20)))
         page = self._page_list(req, recs, 20)
-        return 200, {"type": "conversations.list", "conversations": page["data"], "total_count": page["total_count"],
-                     "pages": page["pages"]}
+        return 200, {"type": "conversations.list", "conversations": page["data"],
+                     "total_count": page["total_count"], "pages": page["pages"]}
 
     def conversation(self, req):
         cid = req.params["id"]

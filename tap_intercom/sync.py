@@ -210,8 +210,7 @@ class Engine:
                                     [s.stream.replication_key] if s.stream.replication_key else None)
                      for s in group])
 
-        since = {s.stream.name: self._since(s.stream) if plans[s.stream.name].since is None
-                 else plans[s.stream.name].since for s in group}
+        since = {s.stream.name: self._since(s.stream) for s in group}
         start = min(since.values()) if source.incremental else None
         roles = {s.stream.role for s in group}
         role = roles.pop() if len(roles) == 1 else None
@@ -300,6 +299,8 @@ class Engine:
             yield _resolved(pending.popleft())
 
     def _since(self, stream):
+        if self.plans[stream.name].since is not None:  # a reconciliation pass: from its own progress
+            return self.plans[stream.name].since
         bookmark = self.state.bookmark(stream.name)
         if bookmark is None:
             return self.config.start_date
