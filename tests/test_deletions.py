@@ -8,7 +8,7 @@ import signal
 import subprocess
 
 from conftest import TAP, run_tap, tap_config, write_json
-from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
+from tap_intercom.streams import STREAMS, STREAMS_BY_NAME, social_profile_rows
 
 INCREMENTAL = [s.name for s in STREAMS if s.replication_key]
 FULL_TABLE = [s.name for s in STREAMS if not s.replication_key]
@@ -185,3 +185,12 @@ def test_a_pass_killed_at_random_points_never_removes_a_live_row(tmp_path, make_
         for stream in truth:
             assert warehouse.live(stream) == truth[stream], f"chain {chain}: {stream}"
     assert under_way >= 4
+
+
+def test_a_contacts_identical_social_profiles_make_one_row():
+    twitter = {"type": "social_profile", "name": "Twitter", "url": "https://twitter.com/ada"}
+    contact = {"id": "c1", "updated_at": 5, "social_profiles": {"data": [twitter, dict(twitter),
+                                                                         dict(twitter, name="X")]}}
+    rows = social_profile_rows(contact, None)
+    assert [(r["contact_id"], r["name"], r["url"]) for r in rows] == [("c1", "Twitter", twitter["url"]),
+                                                                      ("c1", "X", twitter["url"])]
