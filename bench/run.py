@@ -79,6 +79,11 @@ def write(path, value):
     return str(path)
 
 
+# The peer's streams, in our names (users + contacts = its contacts); tickets, help center etc. are ours alone.
+PEER_STREAMS = {"users", "contacts", "companies", "conversations", "conversation_parts", "admins", "teams", "tags",
+                "segments", "company_segments", "company_attributes", "contact_attributes"}
+
+
 def ours(url, state=None):
     tap = str(Path(sys.executable).with_name("tap-intercom"))
     config = write(WORK / "ours-config.json", {"access_token": TOKEN, "start_date": "2000-01-01T00:00:00Z",
@@ -86,8 +91,7 @@ def ours(url, state=None):
     catalog = json.loads(subprocess.run([tap, "--config", config, "--discover"], capture_output=True,
                                         check=True).stdout)
     for entry in catalog["streams"]:
-        entry["metadata"][0]["metadata"]["selected"] = entry["tap_stream_id"] not in ("social_profiles",
-                                                                                       "deleted_conversations")
+        entry["metadata"][0]["metadata"]["selected"] = entry["tap_stream_id"] in PEER_STREAMS
     cmd = [tap, "--config", config, "--catalog", write(WORK / "ours-catalog.json", catalog)]
     if state is not None:
         cmd += ["--state", write(WORK / "ours-state.json", state)]

@@ -15,6 +15,8 @@ def main(argv=None):
     p.add_argument("--contacts", type=int, default=500)
     p.add_argument("--companies", type=int, default=100)
     p.add_argument("--conversations", type=int, default=150)
+    p.add_argument("--tickets", type=int, default=40)
+    p.add_argument("--activity-logs", type=int, default=400)
     p.add_argument("--token", default="emulator-token")
     p.add_argument("--clock", default=None, help="ISO 8601 start time (default: yesterday 12:00:00 UTC)")
     p.add_argument("--tz-offset-hours", type=float, default=0)
@@ -33,7 +35,8 @@ def main(argv=None):
                    token=a.token, clock=a.clock, tz_offset_hours=a.tz_offset_hours, latency_ms=a.latency_ms,
                    rate_limit=a.rate_limit, rate_window=a.rate_window, scroll_expiry=a.scroll_expiry,
                    scroll_page_size=a.scroll_page_size, fault_rate=a.fault_rate, fault_kinds=a.fault_kinds,
-                   fault_seed=a.fault_seed, host=a.host, port=a.port, gzip=a.gzip).start()
+                   fault_seed=a.fault_seed, host=a.host, port=a.port, gzip=a.gzip, tickets=a.tickets,
+                   activity_logs=a.activity_logs).start()
     if a.ready_file:  # written before the line is printed, so either signal means "ready"
         with open(a.ready_file + ".tmp", "w") as f:
             f.write(emu.url + "\n")

@@ -8,10 +8,11 @@ import time
 import uuid
 from urllib.parse import urlencode
 
+from . import content, tickets
 from .search import SearchError, per_page_of, sort_spec
 
 MAX_PAGED_COMPANIES = 10000  # "at most 10,000 companies can be reached by paging - use scroll beyond that"
-READ_ONLY_POSTS = {"/contacts/search", "/conversations/search", "/companies/list"}
+READ_ONLY_POSTS = {"/contacts/search", "/conversations/search", "/companies/list", "/tickets/search"}
 
 
 class RawList:
@@ -128,6 +129,8 @@ class Api:
             ("GET", "/conversations/deleted", "read_conversations", self.deleted_conversations),
             ("POST", "/conversations/search", "read_conversations", self.conversations_search),
             ("GET", "/conversations/{id}", "read_conversations", self.conversation)]
+        # first: /admins/activity_logs must win over /admins/{id}
+        self.routes[:0] = tickets.routes(self) + content.routes(self)
 
     # ---- routing --------------------------------------------------------------------------------------
     def match(self, method, path):

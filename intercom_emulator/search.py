@@ -31,6 +31,8 @@ FIELDS = {
         "team_assignee_id source statistics conversation_rating custom_attributes first_contact_reply "
         "sla_applied ai_agent_participated ai_agent".split()),
     "companies": set(),
+    "tickets": set("id ticket_id category ticket_attributes ticket_state ticket_type contacts admin_assignee_id "
+                   "team_assignee_id created_at updated_at open snoozed_until is_shared".split()),
 }
 # Multi-valued search fields: a filter matches when any of the values does (NIN/!=: when none does).
 CONVERSATION_LISTS = {
@@ -210,7 +212,7 @@ def _compile_filter(f, kind, ws):
         test = _date_test(op, value, ws.tz_offset)
     else:
         # Conversation search documents > and < as "greater (or equal)" / "lower (or equal)".
-        test = _scalar_test(op, value, inclusive=(kind == "conversations"))
+        test = _scalar_test(op, value, inclusive=(kind in ("conversations", "tickets")))
     if is_list:
         negative = op in ("!=", "NIN", "!~")
         if negative:

@@ -56,12 +56,13 @@ class Emulator:
     def __init__(self, seed=7, contacts=500, companies=100, conversations=150, token="emulator-token",
                  clock=None, tz_offset_hours=0, latency_ms=0, rate_limit=1667, rate_window=10, scroll_expiry=60,
                  scroll_page_size=50, fault_rate=0.0, fault_kinds=DEFAULT_FAULT_KINDS, fault_seed=1,
-                 host="127.0.0.1", port=0, slow_seconds=5.0, gzip=False):
+                 host="127.0.0.1", port=0, slow_seconds=5.0, gzip=False, tickets=40, activity_logs=400):
         self.host, self.port = host, int(port)
         self.gzip = bool(gzip)  # compress responses for clients that send Accept-Encoding: gzip
         gc.disable()  # generation allocates millions of objects: collector passes would only slow it down
         try:
-            self.ws = Workspace(seed, contacts, companies, conversations, parse_clock(clock), tz_offset_hours)
+            self.ws = Workspace(seed, contacts, companies, conversations, parse_clock(clock), tz_offset_hours,
+                                tickets, activity_logs)
         finally:
             gc.enable()
         gc.freeze()  # keep the long-lived workspace out of later collections (no pauses while serving)

@@ -9,11 +9,13 @@ import random
 import threading
 import time
 
+from .content import Content
 from .generate import DAY, Generator
+from .tickets import Ticketing
 
 MAX_EMBEDDED = 10  # contact tags/companies/notes embed at most 10 items (has_more says there are more)
 MAX_PARTS = 500    # GET /conversations/{id} returns only the 500 most recent parts
-KINDS = ("contacts", "companies", "conversations")
+KINDS = ("contacts", "companies", "conversations", "tickets")
 NO_LISTS = {"tags": [], "companies": [], "notes": []}
 
 
@@ -34,7 +36,8 @@ def distinct(r, n, k):
 
 
 class Workspace:
-    def __init__(self, seed=7, contacts=500, companies=100, conversations=150, clock=0, tz_offset_hours=0):
+    def __init__(self, seed=7, contacts=500, companies=100, conversations=150, clock=0, tz_offset_hours=0,
+                 tickets=40, activity_logs=400):
         self.seed, self.clock = seed, int(clock)
         self.tz_offset = int(round(float(tz_offset_hours) * 3600))
         self._t0 = time.monotonic()
@@ -60,6 +63,8 @@ class Workspace:
         self.conversations, self.parts = {}, {}
         self.deleted_conversations = {}  # id -> {type, id, deleted_at, metrics_retained}: GET /conversations/deleted
         self._make_conversations(conversations)
+        self.ticketing = Ticketing(self, tickets)  # sets self.tickets and self.ticket_parts
+        self.content = Content(self, activity_logs)
 
     # ---- generation -----------------------------------------------------------------------------------
     def _make_segments(self):
@@ -250,7 +255,7 @@ class Workspace:
         if stream in ("users", "contacts"):
             role = "user" if stream == "users" else "lead"
             return "contacts", sorted(i for i, c in self.contacts.items() if c["role"] == role)
-        if stream in ("companies", "conversations"):
+        if stream in ("companies", "conversations", "tickets"):
             return stream, sorted(getattr(self, stream))
         raise MutationError("unknown stream %r" % stream)
 
@@ -269,6 +274,10 @@ class Workspace:
 
     def _update(self, body, ts):
         kind, ids = self._targets(body)
+        if kind == "tickets":
+            self.ticketing.update(ids, ts)
+            self._bump(kind)
+            return ids
         store = getattr(self, kind)
         for i in ids:
             rec = dict(store[i], updated_at=ts)
@@ -299,6 +308,10 @@ class Workspace:
                 co = g.company(self.tags, created=ts)
                 self._put_company(co)
                 ids.append(co["id"])
+            elif stream == "tickets":
+                if not self.contacts:
+                    raise MutationError("no contacts to open a ticket for")
+                ids.append(self.ticketing.create(ts))
             elif stream == "conversations":
                 people = sorted(self.contacts)
                 if not people:
@@ -360,6 +373,8 @@ class Workspace:
                 self.parts.pop(i, None)
                 self.deleted_conversations[i] = {"type": "conversation", "id": i, "deleted_at": ts,
                                                  "metrics_retained": False}
+            elif kind == "tickets":
+                self.ticket_parts.pop(i, None)
             del getattr(self, kind)[i]
         self._bump(kind)
         return ids
@@ -400,6 +415,11 @@ class Workspace:
         return ids
 
     def _add_parts(self, body, ts):
+        if body.get("stream") == "tickets":
+            _, ids = self._targets(body)
+            part_ids = self.ticketing.add_parts(ids, int(body.get("count", 1)), ts)
+            self._bump("tickets")
+            return ids, part_ids
         _, ids = self._targets(body, "conversations")
         count, g, out = int(body.get("count", 1)), self.gen, []
         for i in ids:
@@ -457,4 +477,5 @@ class Workspace:
                 "company_attributes": self.attributes("company", True),
                 "contact_attributes": self.attributes("contact", True),
                 "deleted_conversations": [self.deleted_conversations[i] for i in sorted(self.deleted_conversations)],
-                "cut_conversations": sorted(i for i, p in self.parts.items() if len(p) > MAX_PARTS)}
+                "cut_conversations": sorted(i for i, p in self.parts.items() if len(p) > MAX_PARTS),
+                **self.ticketing.truth(), **self.content.truth()}

@@ -114,6 +114,17 @@ FILES = {
     "tag.json": "tag",                            # tags
     "segment.json": "segment",                    # segments, company_segments
     "data_attribute.json": "data_attribute",      # company_attributes, contact_attributes
+    "ticket.json": "ticket",                      # tickets (search items)
+    "ticket_part.json": "ticket_part",            # ticket_parts (child)
+    "ticket_type.json": "ticket_type",            # ticket_types
+    "ticket_state.json": "ticket_state_detailed",  # ticket_states
+    "activity_log.json": "activity_log",          # activity_logs
+    "article.json": "article_list_item",          # articles
+    "help_center_collection.json": "collection",  # help_center_collections
+    "help_center.json": "help_center",            # help_centers
+    "news_item.json": "news_item",                # news_items
+    "newsfeed.json": "newsfeed",                  # newsfeeds
+    "subscription_type.json": "subscription_type",  # subscription_types
 }
 
 # Key and replication fields: the only non-null properties (top level only).
@@ -130,12 +141,24 @@ NON_NULL = {
     # data attributes have no usable id (standard attributes carry none): the key is
     # (model, full_name), see data_attribute.json overrides below.
     "data_attribute.json": ["full_name", "model"],
+    "ticket.json": ["id", "updated_at"],
+    "ticket_part.json": ["id", "ticket_id", "ticket_updated_at"],
+    "ticket_type.json": ["id"],
+    "ticket_state.json": ["id"],
+    "activity_log.json": ["id", "created_at"],
+    "article.json": ["id"],
+    "help_center_collection.json": ["id"],
+    "help_center.json": ["id"],
+    "news_item.json": ["id"],
+    "newsfeed.json": ["id"],
+    "subscription_type.json": ["id"],
 }
 
 # Per-file overrides, applied in order after the generic conversion.
 # Paths are dotted property names; `[]` steps into array items ("tags.data[].id").
 #   ("set", path, schema)  add or replace the property at path (parent must exist)
 #   ("drop", path)         remove the property
+#   ("copy", path, to)     the property at path also under `to`
 OVERRIDES = {
     "contact.json": [
         # Any custom attribute name/type must survive: free-form, no `properties`
@@ -211,9 +234,48 @@ OVERRIDES = {
         # (ids are strings everywhere); not a key field.
         ("set", "id", STRING),
     ],
+    "ticket.json": [
+        # Search items never carry parts; they are the ticket_parts stream.
+        ("drop", "ticket_parts"),
+        # Spec: additionalProperties anyOf[string, number, boolean, array, file]: any custom attribute
+        # name and type must survive.
+        ("set", "ticket_attributes", FREE_OBJECT),
+        # Every 2.14 ticket example carries these; the components do not declare them.
+        ("set", "ticket_type.is_internal", BOOLEAN),
+        ("copy", "ticket_type.ticket_type_attributes.ticket_type_attributes",
+         "ticket_type.ticket_type_attributes.data"),
+    ],
+    "ticket_part.json": [
+        # Child stream of tickets: the tap adds the parent's key (its `id`) and bookmark.
+        ("set", "ticket_id", STRING),
+        ("set", "ticket_updated_at", DATETIME),
+    ],
+    "ticket_type.json": [
+        # The examples carry `is_internal` and list attributes under `data` (the component says
+        # `ticket_type_attributes`): both are declared.
+        ("set", "is_internal", BOOLEAN),
+        ("copy", "ticket_type_attributes.ticket_type_attributes", "ticket_type_attributes.data"),
+    ],
+    "ticket_state.json": [
+        ("set", "ticket_types.data[].is_internal", BOOLEAN),  # in the examples, not the component
+    ],
+    "activity_log.json": [
+        # Its keys depend on the activity type (the 2.14 example has `message` and string `before`/`after`,
+        # which the component declares as objects): kept free-form.
+        ("set", "metadata", FREE_OBJECT),
+    ],
+    "article.json": [],
+    "help_center_collection.json": [],
+    "help_center.json": [],
+    "news_item.json": [],
+    "newsfeed.json": [],
+    "subscription_type.json": [],
 }
 
 TIMESTAMP_NAMES = {"waiting_since", "snoozed_until"}
+# Properties kept free-form wherever they appear: a ticket part's updated_attribute_data holds a value that is
+# a string or an array of file ids/names (one JSON type cannot say both).
+FREE_FORM_NAMES = {"updated_attribute_data"}
 SCALAR_TYPES = {"string", "integer", "number", "boolean"}
 
 
@@ -335,6 +397,8 @@ class Converter:
 
     def convert(self, node, name, stack=(), path=""):
         """Convert an OpenAPI schema node to a nullable draft-4 schema."""
+        if name in FREE_FORM_NAMES:
+            return copy.deepcopy(FREE_OBJECT)
         node, stack = self.flatten(node, stack, path)
         typ = self.node_type(node)
         fmt = node.get("format")
@@ -393,6 +457,11 @@ def apply_override(schema, override):
     props = parent.setdefault("properties", {})
     if action == "set":
         props[leaf] = copy.deepcopy(override[2])
+    elif action == "copy":  # ("copy", from_path, to_path): the same schema under a second name
+        source_parent, source_leaf = _walk_to_parent(schema, path)
+        target_parent, target_leaf = _walk_to_parent(schema, override[2])
+        target_parent.setdefault("properties", {})[target_leaf] = copy.deepcopy(
+            source_parent["properties"][source_leaf])
     elif action == "drop":
         if leaf not in props:
             raise SpecError("drop %s: no such property" % path)
@@ -471,7 +540,9 @@ def structural_problems(filename, schema):
             problems.append("%s: timestamp without date-time" % path)
         if node.get("format") == "date-time" and [t for t in types if t != "null"] != ["string"]:
             problems.append("%s: date-time on non-string" % path)
-        if is_id_name(name) and [t for t in types if t != "null"] != ["string"]:
+        # (translated_content.id is the Indonesian translation, an object, not an id)
+        if is_id_name(name) and [t for t in types if t != "null"] != ["string"] and \
+                not path.endswith("translated_content.id"):
             problems.append("%s: id is not a string" % path)
         if "array" in types:
             if "items" not in node:
@@ -550,6 +621,8 @@ def undeclared_keys(value, schema, path=""):
 
 def component_example(conv, node, name=None, stack=(), depth=0):
     """Build a record from the per-property `example` values of a component."""
+    if name in FREE_FORM_NAMES or name in WRONG_EXAMPLES:
+        return _MISSING
     node, stack = conv.flatten(node, stack, name or "")
     if "example" in node and conv.node_type(node) != "object":
         return node["example"]
@@ -571,6 +644,9 @@ def component_example(conv, node, name=None, stack=(), depth=0):
 
 
 _MISSING = object()
+# Component examples of the wrong type in the 2.14 spec (input_options "multiline: true", a collection's order
+# "1"): left out of the synthesised records; the response examples show the real types.
+WRONG_EXAMPLES = {"input_options", "order"}
 
 # (file, method, path) of the endpoints whose 2xx response examples hold records.
 EXAMPLE_SOURCES = [
@@ -593,20 +669,34 @@ EXAMPLE_SOURCES = [
     ("conversation.json", "get", "/conversations"),
     ("conversation.json", "post", "/conversations/search"),
     ("conversation.json", "get", "/conversations/{conversation_id}"),
+    ("ticket.json", "post", "/tickets/search"),
+    ("ticket.json", "get", "/tickets/{ticket_id}"),
+    ("ticket_type.json", "get", "/ticket_types"),
+    ("ticket_state.json", "get", "/ticket_states"),
+    ("activity_log.json", "get", "/admins/activity_logs"),
+    ("article.json", "get", "/articles"),
+    ("help_center_collection.json", "get", "/help_center/collections"),
+    ("help_center.json", "get", "/help_center/help_centers"),
+    ("news_item.json", "get", "/news/news_items"),
+    ("newsfeed.json", "get", "/news/newsfeeds"),
+    ("subscription_type.json", "get", "/subscription_types"),
 ]
-RECORD_TYPE = {f: c for f, c in FILES.items()}
-LIST_KEYS = ("data", "admins", "teams", "segments", "conversations")
+# The `type` of a file's records in responses (None: the records carry no type; every listed item counts).
+RECORD_TYPE = {**{f: c for f, c in FILES.items()}, "ticket_state.json": "ticket_state", "activity_log.json": None,
+               "article.json": "article", "help_center_collection.json": None, "news_item.json": "news-item",
+               "subscription_type.json": "subscription"}
+LIST_KEYS = ("data", "admins", "teams", "segments", "conversations", "tickets", "activity_logs")
 
 
 def records_in(payload, record_type):
     if not isinstance(payload, dict):
         return []
-    if payload.get("type") == record_type:
+    if record_type is not None and payload.get("type") == record_type:
         return [payload]
     out = []
     for key in LIST_KEYS:
         for item in payload.get(key) or []:
-            if isinstance(item, dict) and item.get("type") == record_type:
+            if isinstance(item, dict) and item.get("type", record_type) == record_type:
                 out.append(item)
     return out
 
@@ -622,6 +712,11 @@ def explode(filename, record):
             child["conversation_id"] = record.get("id")
             child["conversation_updated_at"] = record.get("updated_at")
             pairs.append(("conversation_part.json", child))
+    if filename == "ticket.json":
+        parts = record.pop("ticket_parts", None) or {}
+        for part in parts.get("ticket_parts") or []:
+            pairs.append(("ticket_part.json", dict(part, ticket_id=record.get("id"),
+                                                   ticket_updated_at=record.get("updated_at"))))
     if filename == "contact.json":
         for prof in (record.get("social_profiles") or {}).get("data") or []:
             child = dict(prof)
@@ -640,6 +735,8 @@ def spec_examples(spec, conv):
             rec.update(contact_id="5ba682d23d7cf92bef87bfd4", contact_updated_at=1571672154)
         if filename == "conversation_part.json":
             rec.update(conversation_id="1295", conversation_updated_at=1663597260)
+        if filename == "ticket_part.json":
+            rec.update(ticket_id="631", ticket_updated_at=1663597260)
         for fname, r in explode(filename, rec):
             examples.append(("component %s example" % component, fname, r))
     for filename, method, path in EXAMPLE_SOURCES:

@@ -33,8 +33,8 @@ SETTINGS = {
     "max_retries": (7, "Retries of a request that failed with 5xx, a timeout, a dropped connection or non-JSON."),
     "reconcile_interval_hours": (24, "Hours between reconciliation passes of incremental streams (a full re-read "
                                      "whose ACTIVATE_VERSION removes deleted records); 0 = never."),
-    "reconcile_parts_interval_hours": (168, "Hours between reconciliation passes of conversation_parts (one call "
-                                            "per conversation); 0 = never."),
+    "reconcile_parts_interval_hours": (168, "Hours between reconciliation passes of conversation_parts and "
+                                            "ticket_parts (one call per conversation or ticket); 0 = never."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,

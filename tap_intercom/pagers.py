@@ -50,15 +50,30 @@ def search_pages(client, path, envelope, query, sort, page_size):
         body = {**body, "pagination": {"per_page": page_size, "starting_after": cursor}}
 
 
-def numbered_pages(client, path, envelope, page_size, endpoint=None):
-    """GET ?page=N&per_page=M until pages.total_pages (contacts' company and note lists)."""
-    page = 1
+def numbered_pages(client, path, envelope, page_size, endpoint=None, params=None):
+    """GET ?page=N&per_page=M (contacts' company and note lists, articles, collections, news; activity logs
+    with their time window in `params`). Follows `pages.next` (a URL or a cursor) where it appears, else asks
+    for the next page while `pages.total_pages` says there is one: some lists show `pages` without `next`, and
+    stopping at a missing `next` would lose their later pages."""
+    page, url, previous = 1, path, None
+    query = {**(params or {}), "page": 1, "per_page": page_size}
     while True:
-        response = client.get(path, params={"page": page, "per_page": page_size}, endpoint=endpoint or path)
+        response = client.get(url, params=query, endpoint=endpoint or path)
         yield response.get(envelope) or []
-        pages = response.get("pages") or {}
-        total = pages.get("total_pages") if isinstance(pages, dict) else None
-        if not isinstance(total, int) or page >= total:
+        pages = response.get("pages")
+        pages = pages if isinstance(pages, dict) else {}
+        following, total = pages.get("next"), pages.get("total_pages")
+        if following and following == previous:
+            raise ApiError(f"GET {path}: pages.next points to the same page again ({following})")
+        previous = following
+        if isinstance(following, str) and following:
+            url, query = following, None
+        elif isinstance(following, dict) and following.get("starting_after"):
+            url = path
+            query = {**(params or {}), "per_page": page_size, "starting_after": following["starting_after"]}
+        elif isinstance(total, int) and page < total:
+            url, query = path, {**(params or {}), "page": page + 1, "per_page": page_size}
+        else:
             return
         page += 1
 

@@ -6,8 +6,8 @@
   a killed pass resumes in the next run with the same version where it stopped, and is activated only once
   read to the end, so a killed or failed pass never removes a live row. Between passes, records carry no
   version: the next pass reads every live record again and rewrites it with its version before activating.
-- Streams of one search pass together (it costs no extra call), except conversation_parts, whose pass costs
-  one call per conversation: it has its own interval, `reconcile_parts_interval_hours`.
+- Streams of one search pass together (it costs no extra call), except conversation and ticket parts, whose
+  pass costs one call per conversation or ticket: they have their own interval, `reconcile_parts_interval_hours`.
 """
 import logging
 from dataclasses import dataclass
@@ -18,8 +18,8 @@ from tap_intercom.versions import new_version
 
 LOGGER = logging.getLogger("tap_intercom")
 
-OWN_INTERVAL = {"conversation_parts": "reconcile_parts_interval_hours"}
-NEVER_RECONCILED = {"deleted_conversations"}  # a log of deletions: nothing in it is ever removed
+OWN_INTERVAL = {name: "reconcile_parts_interval_hours" for name in ("conversation_parts", "ticket_parts")}
+NEVER_RECONCILED = {"deleted_conversations", "activity_logs"}  # logs: nothing in them is ever removed
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ from tap_intercom.errors import NotFound
 
 LOGGER = logging.getLogger("tap_intercom")
 
-PARTS_LIMIT = 500  # Intercom returns only the 500 most recent parts of a conversation
+PARTS_LIMIT = 500  # Intercom returns only the 500 most recent parts of a conversation (or ticket)
 EMBEDDED_LIMIT = 10  # contacts embed at most 10 tags, companies and notes
 CONTACT_LISTS = ("tags", "companies", "notes")
 SUBLIST_PAGE_SIZE = 50  # the documented maximum for these lists is unclear (150 in general, 60 seen); 50 is safe
+LIST_PAGE_SIZE = 50  # articles, collections, news, activity logs: no documented per_page maximum either
 _NO_LIST = {}
 
 
@@ -31,22 +32,29 @@ class Source:
     name: str
     path: str
     envelope: str
-    style: str  # "listing", "search", "scroll" or "newest_first"
+    style: str  # "listing", "pages" (page/per_page), "search", "scroll", "window" (created_at_after/_before)
+    # or "newest_first" (page/per_page from the newest, stopping at the bookmark)
     params: dict = field(default_factory=dict)
     day_granular: bool = False  # contact search matches dates by whole day (API-NOTES 3.7)
-    cursor: str = "updated_at"  # the records' field bookmarks follow
+    cursor: str = "updated_at"  # the records' field the bookmarks follow
 
     @property
     def incremental(self):
-        return self.style in ("search", "newest_first")
+        return self.style not in ("listing", "pages", "scroll")  # the scroll has no filter: read whole
 
     @property
     def sorted(self):
         return self.style == "search"
 
-    def pages(self, client, since, page_size, role=None):
+    def pages(self, client, since, page_size, role=None, until=None):
         if self.style == "listing":
             return pagers.listing_pages(client, self.path, self.envelope, self.params)
+        if self.style == "pages":
+            return pagers.numbered_pages(client, self.path, self.envelope, LIST_PAGE_SIZE, params=self.params)
+        if self.style == "window":
+            # Whether created_at_after includes its own second is not documented: ask from the second before.
+            window = {"created_at_after": since - 1, "created_at_before": until}
+            return pagers.numbered_pages(client, self.path, self.envelope, LIST_PAGE_SIZE, params=window)
         if self.style == "scroll":
             return pagers.scroll_pages(client, self.path, self.envelope)
         if self.style == "newest_first":
@@ -127,31 +135,38 @@ def social_profile_rows(contact, _extra):
     return list(rows.values())  # one row per key: a contact's identical profiles are one
 
 
-def conversation_fetches(conversation, _fields):
-    return {"detail": partial(fetch_conversation, conversation["id"])}
+def conversation_fetches(conversation, _fields, kind="conversation"):
+    return {"detail": partial(fetch_conversation, conversation["id"], kind=kind)}
 
 
-def fetch_conversation(conversation_id, client):
+def fetch_conversation(conversation_id, client, kind="conversation"):
+    """A conversation or ticket with its parts."""
     try:
         # Bodies stay HTML, as Intercom stores them (display_as=plaintext would drop links and formatting).
-        return client.get(f"/conversations/{conversation_id}", endpoint="/conversations/{id}")
+        return client.get(f"/{kind}s/{conversation_id}", endpoint=f"/{kind}s/{{id}}")
     except NotFound:
-        LOGGER.warning("conversation %s was deleted while syncing; skipping its parts", conversation_id)
+        LOGGER.warning("%s %s was deleted while syncing; skipping its parts", kind, conversation_id)
         return None
 
 
-def conversation_part_rows(conversation, fetched):
+def conversation_part_rows(conversation, fetched, kind="conversation"):
+    """The parts of a conversation or ticket, each with its parent's id and updated_at."""
     detail = (fetched or {}).get("detail")
     if detail is None:
         return ()
-    listing = detail.get("conversation_parts") or {}
-    parts = listing.get("conversation_parts") or []
+    listing = detail.get(f"{kind}_parts") or {}
+    parts = listing.get(f"{kind}_parts") or []
     total = listing.get("total_count")
     if len(parts) >= PARTS_LIMIT or (isinstance(total, int) and total > len(parts)):
-        LOGGER.warning("conversation %s has %s parts; Intercom returns only the %d most recent, so older parts "
-                       "are not available", conversation["id"], total if total else f"{len(parts)}+", PARTS_LIMIT)
-    parent = {"conversation_id": str(conversation["id"]), "conversation_updated_at": conversation.get("updated_at")}
+        LOGGER.warning("%s %s has %s parts; Intercom returns only the %d most recent, so older parts "
+                       "are not available", kind, conversation["id"], total if total else f"{len(parts)}+",
+                       PARTS_LIMIT)
+    parent = {f"{kind}_id": str(conversation["id"]), f"{kind}_updated_at": conversation.get("updated_at")}
     return [{**part, **parent} for part in parts]
+
+
+ticket_fetches = partial(conversation_fetches, kind="ticket")
+ticket_part_rows = partial(conversation_part_rows, kind="ticket")
 
 
 def admin_rows(admin, _fetched):
@@ -168,10 +183,16 @@ CONVERSATION_SEARCH = Source("conversations", "/conversations/search", "conversa
 COMPANY_SCROLL = Source("companies", "/companies/scroll", "data", "scroll")
 DELETED_CONVERSATIONS = Source("deleted_conversations", "/conversations/deleted", "conversations", "newest_first",
                                cursor="deleted_at")
+TICKET_SEARCH = Source("tickets", "/tickets/search", "tickets", "search")
+ACTIVITY_LOGS = Source("activity_logs", "/admins/activity_logs", "activity_logs", "window", cursor="created_at")
 
 
 def listing(path, envelope, **params):
     return Source(path + "?" + "&".join(f"{k}={v}" for k, v in params.items()), path, envelope, "listing", params)
+
+
+def paged(path, envelope):
+    return Source(path, path, envelope, "pages")
 
 
 STREAMS = [
@@ -210,5 +231,27 @@ STREAMS = [
     Stream("contact_attributes", "data_attribute", ("model", "full_name"),
            listing("/data_attributes", "data", model="contact", include_archived="true"),
            description="Data attributes of contacts, standard and custom."),
+    Stream("tickets", "ticket", ("id",), TICKET_SEARCH, "updated_at",
+           description="Tickets with their custom attributes, state and type, without their parts."),
+    Stream("ticket_parts", "ticket_part", ("id",), TICKET_SEARCH, "ticket_updated_at",
+           fetches=ticket_fetches, rows=ticket_part_rows,
+           description="Every part of each changed ticket (Intercom keeps the 500 most recent), with ticket_id "
+                       "(the ticket's id)."),
+    Stream("ticket_types", "ticket_type", ("id",), listing("/ticket_types", "data"),
+           description="Ticket types with their attributes."),
+    Stream("ticket_states", "ticket_state", ("id",), listing("/ticket_states", "data"),
+           description="Ticket states and the ticket types using them."),
+    Stream("activity_logs", "activity_log", ("id",), ACTIVITY_LOGS, "created_at",
+           description="The admins' activity log (sign-ins, setting and content changes)."),
+    Stream("articles", "article", ("id",), paged("/articles", "data"),
+           description="Help center articles with their translations (full table: the list has no filter)."),
+    Stream("help_center_collections", "help_center_collection", ("id",), paged("/help_center/collections", "data"),
+           description="Help center collections and sections."),
+    Stream("help_centers", "help_center", ("id",), listing("/help_center/help_centers", "data"),
+           description="Help centers."),
+    Stream("news_items", "news_item", ("id",), paged("/news/news_items", "data"), description="News items."),
+    Stream("newsfeeds", "newsfeed", ("id",), paged("/news/newsfeeds", "data"), description="Newsfeeds."),
+    Stream("subscription_types", "subscription_type", ("id",), listing("/subscription_types", "data"),
+           description="Subscription types with their translations."),
 ]
 STREAMS_BY_NAME = {stream.name: stream for stream in STREAMS}

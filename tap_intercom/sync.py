@@ -217,10 +217,11 @@ class Engine:
         started = int(time.time())
         if source.incremental:
             LOGGER.info("%s: reading %s from %s", ", ".join(names), source.path, epoch_to_rfc3339(start))
-        pages = source.pages(self.client, start, self.config.page_size, role)
+        # A time-bounded listing (activity logs) reads up to the moment the run began, never past it.
+        pages = source.pages(self.client, start, self.config.page_size, role, until=started)
         if source.style == "scroll":
             pages = spooled(pages)
-        elif source.style == "search":  # a listing is one call: nothing to fetch ahead
+        elif source.style != "listing":  # a listing is one call: nothing to fetch ahead
             pages = prefetched(pages)
 
         members = [(s, s.stream.role, since[s.stream.name] if start is not None else None) for s in group]
@@ -249,8 +250,8 @@ class Engine:
             if cursor is not None:
                 if ordered and last is not None and cursor < last:
                     ordered = False
-                    LOGGER.warning("%s: results are not sorted by updated_at; bookmarks will move only when "
-                                   "the stream completes", source.path)
+                    LOGGER.warning("%s: results are not sorted by %s; bookmarks will move only when "
+                                   "the stream completes", source.path, source.cursor)
                 last = cursor
                 high = cursor if high is None else max(high, cursor)
             for selection in takers:
@@ -261,8 +262,8 @@ class Engine:
                     lines.append(encoder.line(transform(row), extracted))
                 counts[stream.name] += len(rows)
         if source.incremental and high is not None:
-            # Unsorted sources (the scroll) move only now; never past the moment reading began, so a record
-            # changed during the sync is read again next time rather than skipped.
+            # Unsorted sources (the scroll, activity logs) move only now; never past the moment reading began,
+            # so a record changed during the sync is read again next time rather than skipped.
             yield Batch(lines, dict(counts), [(name, min(high, started)) for name in names])
         elif lines:
             yield Batch(lines, dict(counts))

@@ -25,8 +25,10 @@ PG = {
 }
 STREAMS = ["users", "contacts", "social_profiles", "companies", "conversations", "conversation_parts",
            "deleted_conversations", "admins", "teams", "tags", "segments", "company_segments", "company_attributes",
-           "contact_attributes"]
-INCREMENTAL = {"users", "contacts", "social_profiles", "conversations", "conversation_parts", "deleted_conversations"}
+           "contact_attributes", "tickets", "ticket_parts", "ticket_types", "ticket_states", "activity_logs",
+           "articles", "help_center_collections", "help_centers", "news_items", "newsfeeds", "subscription_types"]
+INCREMENTAL = {"users", "contacts", "social_profiles", "conversations", "conversation_parts", "deleted_conversations",
+               "tickets", "ticket_parts", "activity_logs"}
 
 # psycopg lives in the target's venv, not the tap's: queries run there, answers come back as JSON.
 _QUERY = r"""
@@ -188,6 +190,11 @@ def test_cron_pipeline_into_postgres_twice(make_emulator, tmp_path):
                    - set(truth["cut_conversations"]))[:2]
     added = emulator.mutate(action="add_parts", ids=quiet, count=3)
     changed["conversations"] |= set(quiet)
+    changed["tickets"] = set(emulator.mutate(action="update", stream="tickets", count=2)["ids"])
+    quiet_tickets = sorted({t["id"] for t in truth["tickets"]} - changed["tickets"] - set(truth["cut_tickets"]))[:2]
+    added_ticket_parts = emulator.mutate(action="add_parts", stream="tickets", ids=quiet_tickets, count=2)
+    changed["tickets"] |= set(quiet_tickets)
+    created["tickets"] = set(emulator.mutate(action="create", stream="tickets", count=2)["ids"])
     tagged = sorted({u["id"] for u in truth["users"]} - changed["users"])[0]
     emulator.mutate(action="tag", ids=[tagged], count=len(truth["tags"]) + 2)  # > 10 tags, 2+ new tags
     changed["users"].add(tagged)
@@ -202,7 +209,7 @@ def test_cron_pipeline_into_postgres_twice(make_emulator, tmp_path):
     assert f"reading /conversations/search from {rfc3339(since['conversations'])}" in log
 
     # Only what changed (or sits inside the lookback window) was read again.
-    for stream in ("users", "contacts", "conversations"):
+    for stream in ("users", "contacts", "conversations", "tickets"):
         emitted = {r["id"] for r in records(messages, stream)}
         expected = {r["id"] for r in after[stream] if r["updated_at"] >= since[stream]}
         assert emitted == expected, f"{stream}: run 2 emitted {sorted(emitted - expected)[:5]} extra, " \
@@ -219,6 +226,12 @@ def test_cron_pipeline_into_postgres_twice(make_emulator, tmp_path):
     assert emitted_parts == {p["id"] for p in after["conversation_parts"]
                              if p["conversation_id"] in changed_conversations}
     assert set(added["part_ids"]) <= emitted_parts
+    changed_tickets = {t["id"] for t in after["tickets"] if t["updated_at"] >= since["ticket_parts"]}
+    emitted_ticket_parts = {r["id"] for r in records(messages, "ticket_parts")}
+    assert emitted_ticket_parts == {p["id"] for p in after["ticket_parts"] if p["ticket_id"] in changed_tickets}
+    assert set(added_ticket_parts["part_ids"]) <= emitted_ticket_parts
+    assert {r["id"] for r in records(messages, "activity_logs")} == {
+        x["id"] for x in after["activity_logs"] if x["created_at"] >= since["activity_logs"]}
     for stream in STREAMS:
         if stream not in INCREMENTAL:
             assert len(records(messages, stream)) == len(after[stream]), stream

@@ -82,7 +82,7 @@ def killed_run(tmp_path, config, state, kill_after_lines, timeout=300):
 
 
 def test_killed_at_random_points_and_resumed_loses_nothing(tmp_path, make_emulator):
-    emulator = make_emulator(seed=21, contacts=300, companies=60, conversations=40, latency_ms=2)
+    emulator = make_emulator(seed=21, contacts=300, companies=60, conversations=40, tickets=90, latency_ms=2)
     config = tap_config(emulator.url, page_size=40, max_workers=4)
     expected = truth_keys(emulator.truth())
     total_lines = len(run_tap(tmp_path, config).messages)

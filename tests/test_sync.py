@@ -27,6 +27,9 @@ def with_parent_cursor(truth):
         row.setdefault("contact_updated_at", contacts.get(row["contact_id"]))
     for row in truth.get("conversation_parts", []):
         row.setdefault("conversation_updated_at", conversations.get(row["conversation_id"]))
+    tickets = {t["id"]: t["updated_at"] for t in truth.get("tickets", [])}
+    for row in truth.get("ticket_parts", []):
+        row.setdefault("ticket_updated_at", tickets.get(row["ticket_id"]))
     return truth
 
 
@@ -159,7 +162,8 @@ def test_field_selection(tmp_path, emulator):
     assert not any("/tags" in endpoint for endpoint in emulator.stats()["by_endpoint"] if "contacts" in endpoint)
 
 
-@pytest.mark.parametrize("child, parent", [("conversation_parts", "conversations"), ("social_profiles", "users")])
+@pytest.mark.parametrize("child, parent", [("conversation_parts", "conversations"), ("social_profiles", "users"),
+                                           ("ticket_parts", "tickets")])
 def test_child_stream_selected_alone(tmp_path, emulator, child, parent):
     config = tap_config(emulator.url)
     run = run_tap(tmp_path, config, catalog=select_streams(discover(tmp_path, config), {child}))
