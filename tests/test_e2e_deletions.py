@@ -131,10 +131,10 @@ def test_a_pass_killed_twice_then_completed_keeps_every_live_row_in_postgres(mak
     truth = truth_keys(emulator)
     kept = {stream: keys & truth[stream] for stream, keys in table_keys(schema).items()}
     lines = len(first.messages)
-    for run, kill_at in enumerate((lines // 3, 2 * lines // 3, None), start=2):
+    for run, kill_at in enumerate((lines // 5, lines // 2, None), start=2):
         _, state = pipeline(tmp_path, f"run{run}", TARGET_POSTGRES, config, target_config, state, kill_at)
         if run == 2:
-            assert "version" in state["bookmarks"]["users"], "the kill should leave a pass under way"
+            assert any("version" in b for b in state["bookmarks"].values()), "the kill should leave a pass under way"
         now = table_keys(schema)
         for stream, keys in kept.items():
             assert keys <= now[stream], f"run {run}: live {stream} rows removed: {sorted(keys - now[stream])[:3]}"
