@@ -174,7 +174,7 @@ class Api:
         model = req.query.get("model")
         if model not in (None, "contact", "company", "conversation"):
             raise ApiError(400, "parameter_invalid", "model must be one of contact, company, conversation")
-        data = [] if model == "conversation" else self.ws.attributes(model, _bool(req.query.get("include_archived")))
+        data = self.ws.attributes(model, _bool(req.query.get("include_archived")))
         return 200, {"type": "list", "data": data}
 
     # ---- companies ------------------------------------------------------------------------------------

@@ -58,6 +58,9 @@ COMPANY_CUSTOM = [("ARR (USD)", "float", False), ("region.code", "string", False
                   ("is-enterprise", "boolean", False), ("Ünïcode name", "string", False),
                   ("1st_contract_at", "date", False), ("$churn_risk", "float", False),
                   ("nps", "integer", False), ("legacy_tier", "string", True)]
+# Conversation custom attributes (values drawn in conversation(); the archived one has none).
+CONVERSATION_CUSTOM = [("Issue type", "string", False), ("escalated", "boolean", False),
+                       ("old queue", "string", True)]
 
 CONTACT_STANDARD = [
     ("name", "Name", "string"), ("email", "Email", "string"), ("phone", "Phone", "string"),
@@ -195,6 +198,14 @@ class Generator:
                 if name == "plan tier":
                     rec["options"] = ["free", "pro", "enterprise"]
                 out.append(rec)
+        for name, dtype, archived in CONVERSATION_CUSTOM:  # fixed times: no draw, the rest of the data stays
+            next_id += 1
+            out.append({"type": "data_attribute", "id": next_id, "model": "conversation", "name": name,
+                        "full_name": "custom_attributes." + name, "label": name,
+                        "description": "Custom %s attribute %s" % (dtype, name), "data_type": dtype,
+                        "api_writable": True, "messenger_writable": False, "ui_writable": True, "custom": True,
+                        "archived": archived, "created_at": self.lo, "updated_at": self.lo,
+                        "admin_id": admins[0]["id"]})
         return out
 
     def segment(self, name, person_type):

@@ -291,6 +291,7 @@ class Workspace:
             else:
                 rec["name"] = "Updated Person @%d" % ts
                 attrs["team_mates"] = (attrs.get("team_mates") or 0) + 1
+            attrs.update(body.get("custom_attributes") or {})  # tests set odd values (misfits, new attributes)
             rec["custom_attributes"] = attrs
             store[i] = rec
         self._bump(kind)

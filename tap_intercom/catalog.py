@@ -3,6 +3,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tap_intercom.custom_attributes import typed
 from tap_intercom.errors import ConfigError
 from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
 
@@ -34,10 +35,14 @@ def _metadata(stream, schema):
     return entries
 
 
-def discover():
+def discover(custom_types=None):
+    """The catalog; `custom_types` ({model: {attribute: schema}}, see custom_attributes.py) types the models'
+    custom attributes."""
     streams = []
     for stream in STREAMS:
         schema = load_schema(stream.schema)
+        if custom_types:
+            schema = typed(stream.schema, schema, custom_types)
         entry = {
             "tap_stream_id": stream.name,
             "stream": stream.name,

@@ -9,6 +9,7 @@ from tap_intercom import __version__
 from tap_intercom.catalog import discover, select
 from tap_intercom.config import SECRET_SETTINGS, SETTINGS, load_config, read_json_file
 from tap_intercom.errors import ConfigError, TapError
+from tap_intercom.peer import is_peer_catalog, map_catalog, peer_state
 from tap_intercom.state import State
 from tap_intercom.streams import STREAMS
 
@@ -88,16 +89,20 @@ def run(args, redact):
     if len(config.access_token) >= 4:  # redacting a one-letter "token" would garble every log line
         redact.append(config.access_token)
     if args.discover:
-        json.dump(discover(), sys.stdout, indent=2)
+        from tap_intercom.custom_attributes import read_types
+        json.dump(discover(read_types(config) if config.typed_custom_attributes else None), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
     catalog_path = args.catalog or args.properties
     catalog = read_json_file(catalog_path, "catalog") if catalog_path else discover()
     if catalog is None:
         raise ConfigError(f"catalog file {catalog_path} is empty")
+    from_peer = is_peer_catalog(catalog)  # singer-io/tap-intercom's: its contacts are our users and leads
+    if from_peer:
+        catalog = map_catalog(catalog, discover())
     selections = select(catalog)
     incremental = {s.name for s in STREAMS if s.replication_key}
-    state_raw = read_json_file(args.state, "state") if args.state else None
+    state_raw = peer_state(read_json_file(args.state, "state") if args.state else None, from_peer)
     state = State.parse(state_raw, incremental, {s.name for s in STREAMS})
     if not selections:
         LOGGER.warning("no stream is selected in the catalog; nothing to sync")

@@ -35,6 +35,8 @@ SETTINGS = {
                                      "whose ACTIVATE_VERSION removes deleted records); 0 = never."),
     "reconcile_parts_interval_hours": (168, "Hours between reconciliation passes of conversation_parts and "
                                             "ticket_parts (one call per conversation or ticket); 0 = never."),
+    "typed_custom_attributes": (True, "Discovery types custom attributes from Intercom's data attributes; false: "
+                                      "free-form objects."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
@@ -58,6 +60,7 @@ class Config:
     max_retries: int
     reconcile_interval_hours: float = 24
     reconcile_parts_interval_hours: float = 168
+    typed_custom_attributes: bool = True
 
 
 def read_json_file(path, what):
@@ -164,6 +167,11 @@ def load_config(path):
                               f"{0 if name in _ZERO_ALLOWED else 1}, got {raw.get(name)!r}")
     if values["page_size"] > 150:
         raise ConfigError("config: page_size must be at most 150 (Intercom's limit)")
+    typed_custom_attributes = values["typed_custom_attributes"]
+    if isinstance(typed_custom_attributes, str) and typed_custom_attributes.lower() in ("true", "false"):
+        typed_custom_attributes = typed_custom_attributes.lower() == "true"  # from an environment variable
+    if not isinstance(typed_custom_attributes, bool):
+        raise ConfigError(f"config: typed_custom_attributes must be true or false, got {typed_custom_attributes!r}")
     for name in ("api_version", "user_agent"):
         if not isinstance(values[name], str) or not values[name].strip():
             raise ConfigError(f"config: {name} must be a non-empty string")
@@ -182,4 +190,5 @@ def load_config(path):
         max_retries=values["max_retries"],
         reconcile_interval_hours=values["reconcile_interval_hours"],
         reconcile_parts_interval_hours=values["reconcile_parts_interval_hours"],
+        typed_custom_attributes=typed_custom_attributes,
     )

@@ -1,6 +1,7 @@
 """Bookmarks: read from the state file, checked, moved only forward, written as Singer STATE.
 
-Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null}.
+Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null,
+"tap": "tap-intercom"}. The mark tells this tap's state from singer-io/tap-intercom's (see peer.py).
 A stream's bookmark may also hold its reconciliation pass (reconcile.py): "version" and "pass_updated_at" while
 a pass is under way, "reconciled_at" once one completed. A bookmark without them has no completed pass yet.
 """
@@ -78,7 +79,8 @@ class State:
                 bookmarks.setdefault(name, {}).update(
                     {key: info[key] if key == "version" else epoch_to_rfc3339(info[key]) for key in PASS_KEYS
                      if key in info})
-        return {"bookmarks": dict(sorted(bookmarks.items())), "currently_syncing": self.currently_syncing}
+        return {"bookmarks": dict(sorted(bookmarks.items())), "currently_syncing": self.currently_syncing,
+                "tap": "tap-intercom"}
 
 
 def _parse_pass(stream, bookmark):

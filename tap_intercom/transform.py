@@ -192,10 +192,18 @@ class RecordTransform:
 
     def __init__(self, stream_name, schema, selected_fields, metadata_map):
         self.stream_name = stream_name
+        from tap_intercom import custom_attributes  # typed custom attributes keep undeclared ones (see there)
+
         properties = schema.get("properties") or {}
         fields = {name: _compile(sub) for name, sub in properties.items() if name in selected_fields}
-        self._fast = _object(fields, nullable=False)
         self._schema = copy.deepcopy(schema)  # singer's Transformer reorders "type" lists in place
+        self._custom = None
+        custom = properties.get(custom_attributes.FIELD)
+        if custom_attributes.FIELD in fields and custom_attributes.is_typed(custom):
+            self._custom = custom_attributes.converter(custom, self._misfit)
+            fields[custom_attributes.FIELD] = (None, self._custom)
+            self._schema["properties"][custom_attributes.FIELD] = {"type": ["null", "object"]}  # done beforehand
+        self._fast = _object(fields, nullable=False)
         self._metadata = metadata_map
         self._warned = set()
 
@@ -211,6 +219,8 @@ class RecordTransform:
         # imported here: singer (with jsonschema) costs a tenth of a second to import and is rarely needed
         from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, SchemaMismatch, Transformer
 
+        if self._custom is not None and "custom_attributes" in record:
+            record = {**record, "custom_attributes": self._custom(record["custom_attributes"])}
         for attempt in range(2):
             transformer = Transformer(UNIX_SECONDS_INTEGER_DATETIME_PARSING)
             try:
@@ -227,6 +237,13 @@ class RecordTransform:
                                    "such values are emitted as null", self.stream_name, name, record.get("id"),
                                    type(record.get(name)).__name__)
                 record = {**record, **{name: None for name in fields}}
+
+    def _misfit(self, attribute, value):
+        name = "custom_attributes" + (f".{attribute}" if attribute is not None else "")
+        if name not in self._warned:
+            self._warned.add(name)
+            LOGGER.warning("%s.%s: a value does not fit its declared type (%s); such values are emitted as null",
+                           self.stream_name, name, type(value).__name__)
 
     def _nullable(self, name):
         kinds = (self._schema["properties"].get(name) or {}).get("type", [])

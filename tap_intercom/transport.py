@@ -2,8 +2,9 @@
 
 The tap makes thousands of small calls to a single host from a fixed set of long-lived threads. A
 connection per thread needs no pool, and http.client alone costs measurably less CPU per call than a
-requests Session on top of urllib3's pool (see bench/run.py). requests still supplies what it does best
-for HTTPS: the proxy settings of the environment (HTTPS_PROXY, NO_PROXY, ...) and the CA bundle.
+requests Session on top of urllib3's pool (it saves 41-45% of the tap's CPU at 50 ms: bench/transport_ab.py).
+requests still supplies what it does best for HTTPS: the proxy settings of the environment (HTTPS_PROXY,
+NO_PROXY, ...) and the CA bundle.
 """
 import base64
 import gzip

@@ -95,8 +95,8 @@ def test_token_lacking_a_scope_is_403(tmp_path, emulator):
 
 @pytest.mark.parametrize("state, phrase", [
     ({"bookmarks": {"users": "2024-01-01T00:00:00Z"}}, "older format"),
-    ({"bookmarks": {"conversations": {"updated_at": "2024-01-01T00:00:00Z", "last_processed": "12"}}},
-     "another tap"),
+    ({"bookmarks": {"users": {"updated_at": "2024-01-01T00:00:00Z"},
+                    "conversations": {"updated_at": "2024-01-01T00:00:00Z", "last_processed": "12"}}}, "mixes"),
     ({"bookmarks": {"issues": {"since": "2024-01-01"}}}, "another tap"),
     ({"bookmarks": {"tags": {"updated_at": "2024-01-01T00:00:00Z"}}}, "syncs in full"),
     ({"bookmarks": {"users": {"updated_at": "last tuesday"}}}, "users"),

@@ -1,0 +1,160 @@
+"""Custom attributes as typed properties: read from GET /data_attributes at discovery, converted when synced.
+
+Intercom keeps custom attributes in one free-form `custom_attributes` object. Its data attributes say each
+one's type, so discovery declares them inside that object (a target that flattens objects makes one typed
+column each) and keeps `additionalProperties` for attributes created after discovery, which pass as they
+are. Names are kept exactly as Intercom has them (spaces, dots, `$`, leading digits).
+"""
+import dataclasses
+import logging
+
+from tap_intercom.errors import ConfigError, TapError
+from tap_intercom.transform import _MAX_EPOCH, epoch_to_rfc3339
+
+LOGGER = logging.getLogger("tap_intercom")
+
+FIELD = "custom_attributes"
+MODELS = {"contact": "contact", "company": "company", "conversation": "conversation"}  # schema file -> model
+TYPES = {  # Intercom's data_type -> JSON schema ("datetime" is in Intercom's preview API)
+    "string": {"type": ["null", "string"]},
+    "integer": {"type": ["null", "integer"]},
+    "float": {"type": ["null", "number"]},
+    "boolean": {"type": ["null", "boolean"]},
+    "date": {"type": ["null", "string"], "format": "date-time"},
+    "datetime": {"type": ["null", "string"], "format": "date-time"},
+}
+
+
+def read_types(config):
+    """{model: {attribute name: JSON schema}} for the models whose data attributes could be read (archived
+    ones included: old records still carry them). An unreachable API or a refused call leaves a model out:
+    its custom attributes stay free-form."""
+    from tap_intercom.client import IntercomClient  # discovery without typing needs no HTTP machinery
+
+    # Discovery should not wait minutes on an unreachable API: one retry, a short timeout.
+    client = IntercomClient(dataclasses.replace(config, max_retries=1, request_timeout=min(config.request_timeout, 20)))
+    types = {}
+    for model in MODELS.values():
+        try:
+            listing = client.get("/data_attributes", {"model": model, "include_archived": "true"})
+        except TapError as exc:
+            LOGGER.warning("discovery: %s custom attributes stay untyped: %s", model, exc)
+            if getattr(exc, "status", None) in (None, 401):  # no answer, or the token refused: so for all
+                break
+            continue
+        types[model] = _declared(listing.get("data") if isinstance(listing, dict) else None)
+    return types
+
+
+def _declared(attributes):
+    declared, clashing = {}, set()
+    for attribute in attributes or []:
+        if not isinstance(attribute, dict) or not attribute.get("custom"):
+            continue
+        full_name = attribute.get("full_name")
+        name = full_name[len(FIELD) + 1:] if isinstance(full_name, str) and full_name.startswith(FIELD + ".") \
+            else attribute.get("name")
+        schema = TYPES.get(attribute.get("data_type"))
+        if not isinstance(name, str) or schema is None:
+            continue  # an unknown type stays untyped (additionalProperties)
+        if declared.get(name, schema) != schema:
+            clashing.add(name)  # the same name with two types (one archived): left untyped
+        declared[name] = schema
+    return {name: dict(schema) for name, schema in sorted(declared.items()) if name not in clashing}
+
+
+def typed(schema_name, schema, types):
+    """`schema` with its custom_attributes typed, when discovery read the model's attributes."""
+    model = MODELS.get(schema_name)
+    if model not in types or FIELD not in schema.get("properties", {}):
+        return schema
+    field = {"type": ["null", "object"], "properties": types[model], "additionalProperties": True}
+    return {**schema, "properties": {**schema["properties"], FIELD: field}}
+
+
+def is_typed(schema):
+    return bool(schema.get("properties")) and schema.get("additionalProperties") not in (None, False)
+
+
+# ---- values ----------------------------------------------------------------------------------------------
+
+class Misfit(Exception):
+    pass
+
+
+def _string(value):
+    if isinstance(value, (dict, list)):
+        raise Misfit
+    return value if type(value) is str else str(value).lower() if type(value) is bool else str(value)
+
+
+def _integer(value):
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is str and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise Misfit
+
+
+def _number(value):
+    if type(value) in (int, float):
+        return float(value)
+    if type(value) is str:
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise Misfit
+
+
+def _boolean(value):
+    if type(value) is bool:
+        return value
+    if type(value) is str and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise Misfit
+
+
+def _date(value):
+    # Intercom sends custom dates as epoch seconds; they arrive as RFC 3339 like the standard timestamps.
+    if type(value) in (int, float) and 0 <= value <= _MAX_EPOCH:
+        return epoch_to_rfc3339(int(value))
+    if type(value) is str:
+        from tap_intercom.config import parse_datetime
+        try:
+            return epoch_to_rfc3339(parse_datetime(value, "date"))
+        except ConfigError:
+            pass
+    raise Misfit
+
+
+_CONVERT = {"string": _string, "integer": _integer, "number": _number, "boolean": _boolean}
+
+
+def converter(schema, on_misfit):
+    """A function turning a record's custom_attributes into the declared types. Undeclared attributes pass as
+    they are; a value that fits no declared type becomes null and `on_misfit(name, value)` is told."""
+    plan = {}
+    for name, sub in schema["properties"].items():
+        kinds = [kind for kind in sub.get("type", []) if kind != "null"]
+        plan[name] = _date if sub.get("format") == "date-time" else _CONVERT.get(kinds[0] if kinds else None)
+
+    def convert(value):
+        if type(value) is not dict:
+            if value is None:
+                return None
+            on_misfit(None, value)
+            return None
+        out = dict(value)
+        for name, to_type in plan.items():
+            item = out.get(name)
+            if item is not None and to_type is not None:
+                try:
+                    out[name] = to_type(item)
+                except Misfit:
+                    on_misfit(name, item)
+                    out[name] = None
+        return out
+    return convert
