@@ -33,7 +33,12 @@ def plan_streams(streams, state, config, now):
     """{stream name: Plan} for this run. Sets up the passes it starts in `state` (main thread, before the sync)."""
     reconciled = {s.name for s in streams if s.replication_key and s.name not in NEVER_RECONCILED
                   and _interval(s.name, config) > 0}
-    due = {name for name in reconciled if _due(name, state, config, now)}
+    # A state from before passes (an earlier release's, or the peer's after switching): its interval starts
+    # now, so an upgrade or a switch re-reads no more than before.
+    clock_starts = {name for name in reconciled if state.bookmark(name) is not None and not state.passes.get(name)}
+    for name in clock_starts:
+        state.passes[name] = {"reconciled_at": int(now)}
+    due = {name for name in reconciled - clock_starts if _due(name, state, config, now)}
     # A search read whole for one stream is read whole for its other streams too, at no extra call.
     searched_whole = {s.source.name for s in streams if s.name in due and s.name not in OWN_INTERVAL}
     plans = {}
@@ -48,7 +53,8 @@ def plan_streams(streams, state, config, now):
                 info.pop(key, None)
             plans[name] = Plan()
             continue
-        if name not in due and (name in OWN_INTERVAL or stream.source.name not in searched_whole):
+        if name not in due and (name in OWN_INTERVAL or name in clock_starts
+                                or stream.source.name not in searched_whole):
             plans[name] = Plan()
             continue
         info = state.passes.setdefault(name, info)

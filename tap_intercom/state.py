@@ -3,7 +3,7 @@
 Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null,
 "tap": "tap-intercom"}. The mark tells this tap's state from singer-io/tap-intercom's (see peer.py).
 A stream's bookmark may also hold its reconciliation pass (reconcile.py): "version" and "pass_updated_at" while
-a pass is under way, "reconciled_at" once one completed. A bookmark without them has no completed pass yet.
+a pass is under way, "reconciled_at" once one completed (or since when a bookmark from before passes existed).
 """
 import logging
 

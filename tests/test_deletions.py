@@ -128,8 +128,11 @@ def test_released_state_files_still_work(tmp_path, emulator):
                               "companies": {"updated_at": "2026-01-01T00:00:00.000000Z"}},
                 "currently_syncing": None}
     run = run_tap(tmp_path, tap_config(emulator.url), state=released)
-    assert "users" in activations(run)  # no completed pass yet: one now
-    assert "companies" not in run.state["bookmarks"]
+    # No pass yet: the interval starts now (an upgrade costs no full re-read), and the next due run passes.
+    assert "users" not in activations(run) and "reconciled_at" in run.state["bookmarks"]["users"]
+    assert "companies" not in run.state["bookmarks"] and "companies" in activations(run)
+    later = run_tap(tmp_path, {**tap_config(emulator.url), **OFTEN}, state=run.state)
+    assert "users" in activations(later)
     bad = {"bookmarks": {"users": {"updated_at": "2000-01-01T00:00:00Z", "version": "x"}}}
     refused = run_tap(tmp_path, tap_config(emulator.url), state=bad, check=False)
     assert refused.returncode == 1 and "version of 'users'" in refused.stderr and "Traceback" not in refused.stderr
