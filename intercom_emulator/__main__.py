@@ -29,6 +29,8 @@ def main(argv=None):
     p.add_argument("--fault-kinds", default=DEFAULT_FAULT_KINDS)
     p.add_argument("--fault-seed", type=int, default=1)
     p.add_argument("--gzip", action="store_true", help="gzip responses for clients that accept it")
+    p.add_argument("--clock-headers", action="store_true",
+                   help="Date and X-RateLimit-Reset in the emulator's clock rather than the machine's")
     p.add_argument("--ready-file", default=None, help="also write the URL to this file once listening")
     a = p.parse_args(argv)
     emu = Emulator(seed=a.seed, contacts=a.contacts, companies=a.companies, conversations=a.conversations,
@@ -36,7 +38,7 @@ def main(argv=None):
                    rate_limit=a.rate_limit, rate_window=a.rate_window, scroll_expiry=a.scroll_expiry,
                    scroll_page_size=a.scroll_page_size, fault_rate=a.fault_rate, fault_kinds=a.fault_kinds,
                    fault_seed=a.fault_seed, host=a.host, port=a.port, gzip=a.gzip, tickets=a.tickets,
-                   activity_logs=a.activity_logs).start()
+                   activity_logs=a.activity_logs, clock_headers=a.clock_headers).start()
     if a.ready_file:  # written before the line is printed, so either signal means "ready"
         with open(a.ready_file + ".tmp", "w") as f:
             f.write(emu.url + "\n")

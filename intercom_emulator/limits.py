@@ -5,7 +5,7 @@ import threading
 import time
 
 FAULT_KINDS = {"400", "500", "502", "503", "504", "429", "401", "403", "404", "nonjson", "empty", "drop", "slow",
-               "scroll_reset"}
+               "scroll_reset", "408", "429_odd", "lost", "served_504", "unavailable"}
 
 
 class RateLimiter:

@@ -1,6 +1,7 @@
 """HTTP layer: a threading HTTP/1.1 keep-alive server, the request pipeline (stats, latency, faults, auth,
 rate limit, version check, scopes, dispatch) and the control API under /_emulator/."""
 import datetime
+import email.utils
 import gc
 import gzip
 import json
@@ -26,6 +27,9 @@ FAULT_ERRORS = {"500": ("server_error", "An unexpected error occurred"),
                 "504": ("gateway_timeout", "Gateway Timeout"), "401": ("unauthorized", "Access Token Invalid"),
                 "403": ("api_plan_restricted", "Active subscription needed."),
                 "404": ("not_found", "Resource Not Found"), "400": ("bad_request", "Bad request"),
+                "408": ("request_timeout", "Request Timeout"),
+                "unavailable": ("intercom_version_invalid",
+                                "Requested resource is not available in current API version."),
                 "scroll_reset": ("server_error", "Request failed due to an internal network error. "
                                                  "Please restart the scroll operation.")}
 JSON = "application/json; charset=utf-8"
@@ -56,8 +60,11 @@ class Emulator:
     def __init__(self, seed=7, contacts=500, companies=100, conversations=150, token="emulator-token",
                  clock=None, tz_offset_hours=0, latency_ms=0, rate_limit=1667, rate_window=10, scroll_expiry=60,
                  scroll_page_size=50, fault_rate=0.0, fault_kinds=DEFAULT_FAULT_KINDS, fault_seed=1,
-                 host="127.0.0.1", port=0, slow_seconds=5.0, gzip=False, tickets=40, activity_logs=400):
+                 host="127.0.0.1", port=0, slow_seconds=5.0, gzip=False, tickets=40, activity_logs=400,
+                 clock_headers=False):
         self.host, self.port = host, int(port)
+        # Date and X-RateLimit-Reset in the emulator's clock (as Intercom's own clock), not the machine's
+        self.clock_headers = bool(clock_headers)
         self.gzip = bool(gzip)  # compress responses for clients that send Accept-Encoding: gzip
         gc.disable()  # generation allocates millions of objects: collector passes would only slow it down
         try:
@@ -134,6 +141,8 @@ class Emulator:
             self.latency_ms = float(cfg["latency_ms"])
         if "gzip" in cfg:
             self.gzip = bool(cfg["gzip"])
+        if "clock_headers" in cfg:
+            self.clock_headers = bool(cfg["clock_headers"])
         if "slow_seconds" in cfg:
             self.slow_seconds = float(cfg["slow_seconds"])
         if "rate_limit" in cfg:
@@ -154,6 +163,7 @@ class Emulator:
 
     def config(self):
         return {"latency_ms": self.latency_ms, "slow_seconds": self.slow_seconds, "gzip": self.gzip,
+                "clock_headers": self.clock_headers,
                 "rate_limit": self.limiter.limit, "rate_window": self.limiter.window,
                 "scroll_expiry": self.api.scroll_expiry, "scroll_page_size": self.api.scroll_page_size,
                 "fault_rate": self.faults.rate, "fault_kinds": list(self.faults.kinds),
@@ -210,6 +220,8 @@ class Emulator:
         fault = self.faults.pick(method, path)
         if fault == "slow":
             time.sleep(self.slow_seconds)
+        elif fault in ("lost", "served_504"):
+            h.lose_answer = fault  # served in full (a scroll advances), then the answer is lost on the way
         elif fault:
             return self._fault(h, fault)
         auth = h.headers.get("Authorization") or ""
@@ -218,6 +230,8 @@ class Emulator:
         if scopes is None:  # no rate-limit headers without valid credentials
             return h.reply(401, error_body("unauthorized", "Access Token Invalid"))
         rl, allowed = self.limiter.hit()
+        if self.clock_headers:
+            rl["X-RateLimit-Reset"] = str(int(rl["X-RateLimit-Reset"]) + self.ws.now() - int(time.time()))
         if not allowed:
             msg = "Exceeded rate limit of %d in %g_seconds" % (self.limiter.limit, self.limiter.window)
             return h.reply(429, error_body("rate_limit_exceeded", msg), rl)
@@ -257,10 +271,15 @@ class Emulator:
             rl, _ = self.limiter.hit()
             rl["X-RateLimit-Remaining"] = "0"
             return h.reply(429, error_body("rate_limit_exceeded", "Exceeded rate limit"), rl)
+        if kind == "429_odd":  # headers a proxy might send: an HTTP-date Retry-After, no rate-limit headers
+            retry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1)
+            return h.reply(429, b"Too Many Requests", {"Retry-After": retry.strftime("%a, %d %b %Y %H:%M:%S GMT")},
+                           ctype="text/plain")
         if kind == "scroll_reset":
             self.api.close_scroll()
         code, message = FAULT_ERRORS[kind]
-        return h.reply(500 if kind == "scroll_reset" else int(kind), error_body(code, message))
+        status = {"scroll_reset": 500, "unavailable": 400}.get(kind) or int(kind)
+        return h.reply(status, error_body(code, message))
 
 
 def _request(method, path, query, body, params, h, version):
@@ -282,7 +301,20 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
+    def date_time_string(self, timestamp=None):
+        if self.emulator.clock_headers and timestamp is None:
+            return email.utils.formatdate(self.emulator.ws.now(), usegmt=True)
+        return super().date_time_string(timestamp)
+
+    lose_answer = None
+
     def reply(self, status, payload, headers=None, ctype=JSON):
+        if self.lose_answer:
+            lost, self.lose_answer = self.lose_answer, None
+            if lost == "lost":
+                self.close_connection = True  # no response at all: the socket just closes
+                return "dropped"
+            status, payload, headers = 504, error_body("gateway_timeout", "Gateway Timeout"), None
         if isinstance(payload, RawList):
             body = payload.encode()
         else:

@@ -10,7 +10,8 @@ from tap_intercom.catalog import discover, select
 from tap_intercom.config import SECRET_SETTINGS, SETTINGS, load_config, read_json_file
 from tap_intercom.errors import ConfigError, TapError
 from tap_intercom.peer import is_peer_catalog, map_catalog, peer_state
-from tap_intercom.state import State
+from tap_intercom.state import State, unwrapped
+from tap_intercom.stopping import Stopped
 from tap_intercom.streams import STREAMS
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -102,7 +103,7 @@ def run(args, redact):
         catalog = map_catalog(catalog, discover())
     selections = select(catalog)
     incremental = {s.name for s in STREAMS if s.replication_key}
-    state_raw = peer_state(read_json_file(args.state, "state") if args.state else None, from_peer)
+    state_raw = peer_state(unwrapped(read_json_file(args.state, "state")) if args.state else None, from_peer)
     state = State.parse(state_raw, incremental, {s.name for s in STREAMS})
     if not selections:
         LOGGER.warning("no stream is selected in the catalog; nothing to sync")
@@ -119,6 +120,9 @@ def main(argv=None):
     try:
         run(_parse_args(sys.argv[1:] if argv is None else argv), secrets)
         return 0
+    except Stopped as exc:
+        _fail(str(exc))
+        code = exc.exit_code
     except TapError as exc:
         _fail(scrub(str(exc)))
         code = 1

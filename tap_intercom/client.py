@@ -9,13 +9,16 @@ import threading
 import time
 from urllib.parse import urlencode
 
-from tap_intercom.errors import ApiError, NotFound, ScrollExists
+from tap_intercom.errors import AnswerLost, ApiError, NotFound, ScrollExists
 from tap_intercom.output import log_metric, loads
 from tap_intercom.transport import Transport
 
 LOGGER = logging.getLogger("tap_intercom")
 
-RETRY_STATUSES = {500, 502, 503, 504}
+RETRY_STATUSES = {408, 500, 502, 503, 504}
+# Answers that say the request was not served (429: over the limit; 503: no server took it), so a retry
+# cannot repeat it; any other failure (a 502/504 from a proxy after Intercom served it) leaves it unknown.
+NOT_SERVED_STATUSES = {429, 503}
 MAX_RATE_LIMIT_WAITS = 30  # consecutive 429s before giving up; each waits for the window to reset
 # A company scroll broken by a network error on Intercom's side cannot continue: its 500 says so, and the
 # scroll pager restarts it as it does an expired one (a 404).
@@ -82,14 +85,14 @@ class RateLimiter:
             limit = int(headers.get("X-RateLimit-Limit") or 0) or None
         except (KeyError, TypeError, ValueError):
             if status == 429:  # no budget headers: wait as told (Retry-After), else for a typical window
-                self._empty_until(_seconds(headers.get("Retry-After") if headers else None) or DEFAULT_WINDOW)
+                self._empty_until(_retry_after(headers) or DEFAULT_WINDOW)
             elif status is not None and self._limit is None:
                 with self._cond:  # a server without rate-limit headers sets no budget
                     self._budget = None
                     self._cond.notify_all()
             return
         if status == 429:
-            retry_after = _seconds(headers.get("Retry-After"))
+            retry_after = _retry_after(headers)
             if retry_after is not None:  # not documented by Intercom, but honoured when sent
                 self._empty_until(retry_after)
                 return
@@ -126,11 +129,46 @@ def _seconds(value):
         return None
 
 
+def _retry_after(headers):
+    """Retry-After in seconds, or as an HTTP date (measured against the server's Date); None if neither."""
+    value = headers.get("Retry-After") if headers else None
+    seconds = _seconds(value)
+    if seconds is None and value:
+        try:
+            when = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return None
+        seconds = max(when - (_server_time(headers) or time.time()), 0.0)
+    return seconds
+
+
 def _server_time(headers):
     try:
         return email.utils.parsedate_to_datetime(headers["Date"]).timestamp()
     except (KeyError, TypeError, ValueError):
         return None
+
+
+class ServerClock:
+    """Intercom's clock, from the Date header of its answers (read every few seconds): bookmarks are capped by
+    it, so a machine whose clock runs ahead cannot move a bookmark past changes Intercom has not served yet."""
+
+    def __init__(self):
+        self.offset = None  # Intercom's time minus ours, in seconds; None until an answer carried a Date
+        self._checked = float("-inf")
+
+    def observe(self, headers):
+        if time.monotonic() - self._checked < 5.0:
+            return
+        server = _server_time(headers)
+        if server is not None:
+            self._checked = time.monotonic()
+            # Date is truncated to the second: the offset errs low, which errs towards re-reading.
+            self.offset = server - time.time()
+
+    def to_server(self, local_epoch):
+        """A moment of our clock in Intercom's (unchanged while no Date was seen)."""
+        return local_epoch + (self.offset or 0.0)
 
 
 class IntercomClient:
@@ -142,6 +180,7 @@ class IntercomClient:
         self.max_retries = config.max_retries
         self.limiter = RateLimiter(config.max_requests_per_minute, reserve=min(config.max_workers, 8))
         self.transport = Transport(config.base_url, config.request_timeout)
+        self.clock = ServerClock()
         self.headers = {
             "Authorization": f"Bearer {config.access_token}",
             "Accept": "application/json",
@@ -151,14 +190,18 @@ class IntercomClient:
         }
         self.post_headers = {**self.headers, "Content-Type": "application/json"}
 
-    def get(self, path, params=None, endpoint=None):
-        return self.request("GET", path, params=params, endpoint=endpoint)
+    def get(self, path, params=None, endpoint=None, replayable=True, version=None):
+        return self.request("GET", path, params=params, endpoint=endpoint, replayable=replayable, version=version)
 
     def post(self, path, body, endpoint=None):
         return self.request("POST", path, body=body, endpoint=endpoint)
 
-    def request(self, method, path, params=None, body=None, endpoint=None):
-        """Send one request, retrying what is transient; return the JSON body of the 200 response."""
+    def request(self, method, path, params=None, body=None, endpoint=None, replayable=True, version=None):
+        """Send one request, retrying what is transient; return the JSON body of the 200 response.
+
+        replayable=False: a request that changes state on Intercom's side (a scroll continuation) is not
+        retried when its outcome is unknown; AnswerLost is raised instead. version: another Intercom-Version
+        for this request (an endpoint newer than the configured version)."""
         if path.startswith(self.base_url):  # a `pages.next` URL
             path = path[len(self.base_url):]
         elif "://" in path:
@@ -166,6 +209,8 @@ class IntercomClient:
         url = path + (("&" if "?" in path else "?") + urlencode(params) if params else "")
         data = json.dumps(body).encode() if body is not None else None
         headers = self.post_headers if data is not None else self.headers
+        if version:
+            headers = {**headers, "Intercom-Version": version}
         endpoint = endpoint or path
         delays = None  # backoff's exponential delays, made at the first failure (its import is not free)
         failures = rate_limited = 0
@@ -175,7 +220,8 @@ class IntercomClient:
             started = time.monotonic()
             status = None
             try:
-                status, response_headers, content = self.transport.request(method, url, data, headers)
+                status, response_headers, content = self.transport.request(method, url, data, headers,
+                                                                           retry_stale=replayable)
             except (socket.timeout, TimeoutError):
                 problem = f"no response within {self.timeout:g} s"
             except (OSError, http.client.HTTPException) as exc:
@@ -187,6 +233,7 @@ class IntercomClient:
             _log_timer(endpoint, started, status)
             self.limiter.observe(status, response_headers if status is not None else None)
             if status is not None:
+                self.clock.observe(response_headers)
                 if status == 200:
                     try:
                         return loads(content)
@@ -204,6 +251,8 @@ class IntercomClient:
                         raise NotFound(f"{method} {path}: {problem}", status)
                 else:
                     raise _api_error(method, path, status, content)
+            if not replayable and status not in NOT_SERVED_STATUSES:
+                raise AnswerLost(f"{method} {path}: {problem}", status)
             failures += 1
             if failures > self.max_retries:
                 raise ApiError(f"{method} {path} failed after {failures} attempts: {problem}")
@@ -254,8 +303,9 @@ def _api_error(method, path, status, content):
         return ApiError(f"Intercom rejected the access token ({detail}); check access_token and region", status,
                         code)
     if status == 403:
-        return ApiError(f"the access token may not call {method} {path} ({detail}); grant the app that "
-                        "permission or deselect the stream", status, code)
+        return ApiError(f"the access token may not call {method} {path} ({detail}): the app needs that "
+                        "permission (scope) or the workspace that plan; deselect the stream to skip it quietly",
+                        status, code)
     if status == 404:
         return NotFound(f"{method} {path}: {detail}", status, code)
     if status == 400 and code == "scroll_exists":

@@ -24,3 +24,8 @@ class NotFound(ApiError):
 
 class ScrollExists(ApiError):
     """400 scroll_exists: another company scroll of this app is still open."""
+
+
+class AnswerLost(ApiError):
+    """A request Intercom may have served whose answer never arrived (timeout, dropped connection, 502/504):
+    raised instead of retrying where a retry could skip data (the company scroll)."""

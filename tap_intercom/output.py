@@ -5,6 +5,8 @@ else the standard library's: the output means the same either way.
 """
 import json
 import logging
+import os
+import re
 import sys
 
 try:
@@ -14,6 +16,7 @@ except ImportError:  # pragma: no cover - the package depends on orjson; this ke
 
 LOGGER = logging.getLogger("tap_intercom")
 _encode_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def dumps(value):
@@ -50,24 +53,58 @@ class RecordLines:
     """Encodes a stream's records as RECORD lines; the message envelope is made once."""
 
     def __init__(self, stream_name, version=None):  # version: the table version the records belong to
+        self._stream = stream_name
         self._prefix = b'{"type":"RECORD","stream":' + dumps(stream_name) + (
             b',"version":%d' % version if version is not None else b"") + b',"record":'
+        self._warned = set()
 
     def line(self, record, time_extracted):
-        return b"".join((self._prefix, dumps(record), b',"time_extracted":"', time_extracted, b'"}\n'))
+        try:
+            body = dumps(record)
+        except UnicodeEncodeError:  # a lone surrogate ("\ud83d") in Intercom's JSON: UTF-8 cannot hold it
+            body = dumps(self._replace_surrogates(record, ""))
+        return b"".join((self._prefix, body, b',"time_extracted":"', time_extracted, b'"}\n'))
+
+    def _replace_surrogates(self, value, path):
+        """The value with lone surrogates replaced by U+FFFD, warning once per field."""
+        if isinstance(value, dict):  # keys too: custom attribute names are Intercom's text as well
+            return {self._replace_surrogates(key, path):
+                    self._replace_surrogates(item, f"{path}.{key}" if path else key) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._replace_surrogates(item, path) for item in value]
+        if isinstance(value, str) and _LONE_SURROGATE.search(value):
+            if path not in self._warned:
+                self._warned.add(path)
+                LOGGER.warning("%s.%s: text with an unpaired UTF-16 surrogate, which UTF-8 cannot encode; it is "
+                               "replaced by U+FFFD (warned once per field)", self._stream, path)
+            return _LONE_SURROGATE.sub("\ufffd", value)
+        return value
 
 
 class Writer:
-    """The only writer of stdout, so messages never interleave mid-line."""
+    """The only writer of stdout, so messages never interleave mid-line.
+
+    It writes to the file descriptor itself, looping over partial writes: Python's buffered stdout can drop
+    the rest of a large write that a signal interrupts (seen with SIGTERM and a slow reader), cutting a line."""
 
     def __init__(self, out=None):
-        self._out = out or sys.stdout.buffer
+        self._out = out
+        if out is None:
+            sys.stdout.flush()
+            self._fd = sys.stdout.fileno()
 
     def write(self, lines):
-        self._out.write(b"".join(lines))
+        data = b"".join(lines)
+        if self._out is not None:
+            self._out.write(data)
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
 
     def flush(self):
-        self._out.flush()
+        if self._out is not None:
+            self._out.flush()
 
 
 def log_metric(kind, metric, value, tags):

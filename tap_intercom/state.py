@@ -1,7 +1,8 @@
 """Bookmarks: read from the state file, checked, moved only forward, written as Singer STATE.
 
-Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null,
-"tap": "tap-intercom"}. The mark tells this tap's state from singer-io/tap-intercom's (see peer.py).
+Shape: {"bookmarks": {stream: {"updated_at": "<RFC 3339>"}}, "currently_syncing": stream or null, "owed": [...],
+"tap": "tap-intercom"}. "owed" lists per-record fetches owed to the next run (owed.py; states without it are read
+as before); the mark tells this tap's state from singer-io/tap-intercom's (see peer.py).
 A stream's bookmark may also hold its reconciliation pass (reconcile.py): "version" and "pass_updated_at" while
 a pass is under way, "reconciled_at" once one completed (or since when a bookmark from before passes existed).
 """
@@ -9,6 +10,7 @@ import logging
 
 from tap_intercom.config import parse_datetime
 from tap_intercom.errors import ConfigError
+from tap_intercom.owed import Owed
 from tap_intercom.transform import epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -17,11 +19,20 @@ PASS_KEYS = ("version", "pass_updated_at", "reconciled_at")  # reconcile.py's; v
 FORMERLY_INCREMENTAL = {"companies"}  # released state files bookmark it; now every run reads it whole
 
 
+def unwrapped(raw):
+    """The Singer state inside `meltano state get` output ({"singer_state": {...}}), else `raw` as it is."""
+    if isinstance(raw, dict) and set(raw) == {"singer_state"} and isinstance(raw["singer_state"], dict):
+        LOGGER.info("state: reading the Singer state inside {\"singer_state\": ...} (meltano state get's form)")
+        return raw["singer_state"]
+    return raw
+
+
 class State:
-    def __init__(self, bookmarks=None, currently_syncing=None, passes=None):
+    def __init__(self, bookmarks=None, currently_syncing=None, owed=(), passes=None):
         self._bookmarks = dict(bookmarks or {})  # stream -> epoch seconds
         self.passes = dict(passes or {})  # stream -> {PASS_KEYS: int}, read and written by reconcile.py
         self.currently_syncing = currently_syncing  # only the engine's main thread reads and writes State
+        self.owed = Owed(owed)
 
     @classmethod
     def parse(cls, raw, incremental, all_streams):
@@ -58,7 +69,8 @@ class State:
         if current is not None and (not isinstance(current, str) or current not in all_streams):
             LOGGER.warning("state: ignoring currently_syncing %r, not a stream of this tap", current)
             current = None
-        return cls(parsed, current, {name: info for name, info in passes.items() if info})
+        return cls(parsed, current, Owed.parse(raw.get("owed"), all_streams),
+                   {name: info for name, info in passes.items() if info})
 
     def bookmark(self, stream):
         return self._bookmarks.get(stream)
@@ -79,8 +91,14 @@ class State:
                 bookmarks.setdefault(name, {}).update(
                     {key: info[key] if key == "version" else epoch_to_rfc3339(info[key]) for key in PASS_KEYS
                      if key in info})
-        return {"bookmarks": dict(sorted(bookmarks.items())), "currently_syncing": self.currently_syncing,
-                "tap": "tap-intercom"}
+        return {
+            "bookmarks": dict(sorted(bookmarks.items())),
+            "currently_syncing": self.currently_syncing,
+            # always present, even empty: a tool that deep-merges states (Meltano's partial states) then
+            # replaces the list instead of bringing settled entries back
+            "owed": self.owed.value(),
+            "tap": "tap-intercom",
+        }
 
 
 def _parse_pass(stream, bookmark):

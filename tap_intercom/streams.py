@@ -15,7 +15,6 @@ from typing import Callable, Optional
 
 from tap_intercom import pagers
 from tap_intercom.deleted_conversations import deleted_pages
-from tap_intercom.errors import NotFound
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -36,6 +35,7 @@ class Source:
     # or "newest_first" (page/per_page from the newest, stopping at the bookmark)
     params: dict = field(default_factory=dict)
     day_granular: bool = False  # contact search matches dates by whole day (API-NOTES 3.7)
+    record_path: Optional[str] = None  # GET one record by {id}: owed fetches (owed.py) read their record again
     cursor: str = "updated_at"  # the records' field the bookmarks follow
 
     @property
@@ -105,14 +105,10 @@ def contact_list_fetches(contact, fields):
 def fetch_contact_list(contact, name, client):
     path = contact[name].get("url") or f"/contacts/{contact['id']}/{name}"
     endpoint = f"/contacts/{{id}}/{name}"
-    try:
-        pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
-                 else pagers.numbered_pages(client, path, "data", SUBLIST_PAGE_SIZE, endpoint=endpoint))
-        return [item for page in pages for item in page]
-    except NotFound:
-        LOGGER.warning("contact %s was deleted or merged while syncing; keeping its first %d %s",
-                       contact.get("id"), EMBEDDED_LIMIT, name)
-        return None
+    # A failure (a 404 too: it may be transient) keeps the first 10 items and owes the list (owed.py).
+    pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
+             else pagers.numbered_pages(client, path, "data", SUBLIST_PAGE_SIZE, endpoint=endpoint))
+    return [item for page in pages for item in page]
 
 
 def contact_rows(contact, lists):
@@ -141,12 +137,9 @@ def conversation_fetches(conversation, _fields, kind="conversation"):
 
 def fetch_conversation(conversation_id, client, kind="conversation"):
     """A conversation or ticket with its parts."""
-    try:
-        # Bodies stay HTML, as Intercom stores them (display_as=plaintext would drop links and formatting).
-        return client.get(f"/{kind}s/{conversation_id}", endpoint=f"/{kind}s/{{id}}")
-    except NotFound:
-        LOGGER.warning("%s %s was deleted while syncing; skipping its parts", kind, conversation_id)
-        return None
+    # Bodies stay HTML, as Intercom stores them (display_as=plaintext would drop links and formatting).
+    # A failure (a 404 too: it may be transient) writes the conversation and owes its parts (owed.py).
+    return client.get(f"/{kind}s/{conversation_id}", endpoint=f"/{kind}s/{{id}}")
 
 
 def conversation_part_rows(conversation, fetched, kind="conversation"):
@@ -178,12 +171,14 @@ def admin_rows(admin, _fetched):
 
 # ---- declarations ---------------------------------------------------------------------------------------
 
-CONTACT_SEARCH = Source("contacts", "/contacts/search", "data", "search", day_granular=True)
-CONVERSATION_SEARCH = Source("conversations", "/conversations/search", "conversations", "search")
+CONTACT_SEARCH = Source("contacts", "/contacts/search", "data", "search", day_granular=True,
+                        record_path="/contacts/{id}")
+CONVERSATION_SEARCH = Source("conversations", "/conversations/search", "conversations", "search",
+                             record_path="/conversations/{id}")
 COMPANY_SCROLL = Source("companies", "/companies/scroll", "data", "scroll")
 DELETED_CONVERSATIONS = Source("deleted_conversations", "/conversations/deleted", "conversations", "newest_first",
                                cursor="deleted_at")
-TICKET_SEARCH = Source("tickets", "/tickets/search", "tickets", "search")
+TICKET_SEARCH = Source("tickets", "/tickets/search", "tickets", "search", record_path="/tickets/{id}")
 ACTIVITY_LOGS = Source("activity_logs", "/admins/activity_logs", "activity_logs", "window", cursor="created_at")
 
 

@@ -11,6 +11,8 @@ Concurrency, and why it keeps bookmarks safe:
   then writes STATE. A STATE therefore never covers a record that is not already on stdout.
 """
 import collections
+import itertools
+import json
 import logging
 import os
 import queue
@@ -22,8 +24,11 @@ from dataclasses import dataclass, field
 
 from tap_intercom import reconcile
 from tap_intercom.client import IntercomClient
+from tap_intercom.errors import ApiError, NotFound, TapError
+from tap_intercom.owed import MAX_OWED, deleted_conversation
 from tap_intercom.output import RecordLines, Writer, dumps, loads, log_metric, schema_message, state_message
-from tap_intercom.transform import RecordTransform, epoch_to_rfc3339
+from tap_intercom.stopping import StopSignals, Stopped
+from tap_intercom.transform import RecordMismatch, RecordTransform, epoch_to_rfc3339
 from tap_intercom.versions import activate_version_message
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -38,12 +43,21 @@ class Batch:
     counts: dict = field(default_factory=dict)  # stream -> records in lines
     advances: list = field(default_factory=list)  # (stream, epoch seconds) safe once lines are written
     done: str = None  # the first stream of the source group that finished (the group's name)
+    owed: list = field(default_factory=list)  # (stream, record id, reason or None when settled), for owed.py
     activated: list = field(default_factory=list)  # streams whose ACTIVATE_VERSION is in lines
 
 
 @dataclass
 class Failure:
     error: BaseException
+    group: str  # the group's name
+
+
+def _forbidden(error):
+    """403 (a missing scope, api_plan_restricted) or 400 "not available" (a resource the API version or the
+    workspace's plan lacks): the stream is skipped, not failed."""
+    status = getattr(error, "status", None)
+    return status == 403 or (status == 400 and "not available" in str(error))
 
 
 def _epoch(value):
@@ -87,7 +101,10 @@ def spooled(pages):
     def fill():
         try:
             for page in pages:
-                line = dumps(page) + b"\n"
+                try:
+                    line = dumps(page) + b"\n"
+                except UnicodeEncodeError:  # a lone surrogate: escaped as ASCII here, replaced when written
+                    line = json.dumps(page).encode() + b"\n"
                 with ready:
                     spool.seek(0, os.SEEK_END)
                     spool.write(line)
@@ -131,6 +148,10 @@ class Engine:
         self.pool = None
         self.stop = threading.Event()
         self.groups = self._groups(selections)
+        # taken before the producers start: only the main thread changes state.owed afterwards
+        state.owed.keep_only({s.stream.name for s in selections})
+        self.owed_at_start = state.owed.of({s.stream.name for s in selections})
+        self.rejected = []  # records that fit their schema in no way (any producer appends)
         self.plans = reconcile.plan_streams([s.stream for s in selections], state, config, time.time())
 
     def _groups(self, selections):
@@ -153,11 +174,14 @@ class Engine:
     # ---- the main thread: the only writer ------------------------------------------------------------
 
     def run(self):
+        """Sync every selected source. A failing source is reported at the end, after the others finished
+        (a 401 stops everything at once); a forbidden one (403, or "not available") is skipped with a warning."""
         batches = queue.Queue(maxsize=4 * len(self.groups) + 4)
         running = [group[0].stream.name for group in self.groups]
         progress = Progress()
+        signals = StopSignals().install()
         self.pool = ThreadPoolExecutor(self.config.max_workers, thread_name_prefix="fetch")
-        waves, wave = self._waves(), []
+        waves, wave, failed = self._waves(), [], []
         try:
             while running:
                 if waves and not any(name in running for name in wave):
@@ -165,11 +189,25 @@ class Engine:
                     for group in waves.pop(0):
                         threading.Thread(target=self._produce, args=(group, batches), daemon=True,
                                          name=f"source-{group[0].stream.source.name}").start()
-                item = batches.get()
+                try:
+                    item = batches.get(timeout=0.2)
+                except queue.Empty:
+                    item = None
+                if signals.received:  # the last line written is whole and the last STATE is safe: stop here
+                    self.writer.write([state_message(self.state.value())])
+                    raise Stopped(signals.received)
+                if item is None:
+                    continue
                 if isinstance(item, Failure):
-                    raise item.error
+                    self._report(item, failed)
+                    item = Batch([], done=item.group)
                 self.writer.write(item.lines)
                 progress.count(item.counts)
+                for stream_name, record_id, reason in item.owed:
+                    if reason is None:
+                        self.state.owed.settled(stream_name, record_id)
+                    else:
+                        self.state.owed.failed(stream_name, record_id, reason)
                 for stream_name, value in item.advances:
                     self.state.advance(stream_name, value)
                 for stream_name in item.activated:
@@ -178,7 +216,7 @@ class Engine:
                     running.remove(item.done)
                     progress.done([s.stream.name for group in self.groups if group[0].stream.name == item.done
                                    for s in group])
-                if item.advances or item.done or item.activated:
+                if item.advances or item.done or item.owed or item.activated:
                     self.state.currently_syncing = running[0] if running else None
                     self.writer.write([state_message(self.state.value())])
                     self.writer.flush()
@@ -187,6 +225,23 @@ class Engine:
             self.pool.shutdown(wait=False, cancel_futures=True)
             progress.finish()
             self.writer.flush()
+        problems = failed + ([f"{len(self.rejected)} record(s) skipped: they fit their schema in no way"]
+                             if self.rejected else []) + \
+            ([f"{len(self.state.owed)} per-record fetch(es) owed to the next run"] if len(self.state.owed) else [])
+        if problems:
+            raise TapError("; ".join(problems))
+
+    def _report(self, failure, failed):
+        error, names = failure.error, ", ".join(s.stream.name for group in self.groups
+                                                if group[0].stream.name == failure.group for s in group)
+        if not isinstance(error, Exception) or getattr(error, "status", None) == 401:
+            raise error  # a bad token fails every stream: stop now
+        if _forbidden(error):
+            LOGGER.warning("skipping %s: %s", names, error)
+            return
+        detail = str(error) if isinstance(error, TapError) else f"internal error: {type(error).__name__}: {error}"
+        LOGGER.error("%s failed: %s; the other streams go on", names, detail)
+        failed.append(f"{names} failed: {detail}")
 
     def _produce(self, group, batches):
         try:
@@ -196,7 +251,7 @@ class Engine:
                 batches.put(batch)
             batches.put(Batch([], done=group[0].stream.name))
         except BaseException as exc:  # handed to the main thread, which reports it
-            batches.put(Failure(exc))
+            batches.put(Failure(exc, group[0].stream.name))
 
     # ---- producers: one per source -------------------------------------------------------------------
 
@@ -214,39 +269,61 @@ class Engine:
         start = min(since.values()) if source.incremental else None
         roles = {s.stream.role for s in group}
         role = roles.pop() if len(roles) == 1 else None
-        started = int(time.time())
+        started = time.time()  # bookmarks are capped by this moment in Intercom's clock (see cap below)
         if source.incremental:
             LOGGER.info("%s: reading %s from %s", ", ".join(names), source.path, epoch_to_rfc3339(start))
+        redo, owed = self._refetch_owed(source, names)
         # A time-bounded listing (activity logs) reads up to the moment the run began, never past it.
-        pages = source.pages(self.client, start, self.config.page_size, role, until=started)
+        pages = source.pages(self.client, start, self.config.page_size, role, until=int(started))
         if source.style == "scroll":
             pages = spooled(pages)
         elif source.style != "listing":  # a listing is one call: nothing to fetch ahead
             pages = prefetched(pages)
+        if redo:  # owed records first; they neither pass the since filter nor move bookmarks
+            pages = itertools.chain([redo], pages)
+        redone = {id(record) for record in redo}
+
+        def cap(value):
+            # Intercom's clock, learnt from its answers by now: a machine clock running ahead must not let a
+            # bookmark pass changes made during the read.
+            return min(value, int(self.client.clock.to_server(started)))
 
         members = [(s, s.stream.role, since[s.stream.name] if start is not None else None) for s in group]
         fetching = [s for s in group if s.stream.fetches]
 
         def plan(record):
             cursor = _epoch(record.get(source.cursor))
+            again = redone and id(record) in redone
             takers = [s for s, role, after in members if (role is None or record.get("role") == role)
-                      and (after is None or cursor is None or cursor >= after)]
+                      and (after is None or cursor is None or cursor >= after or again)]
             if not fetching:
                 return takers, _NOTHING
             return takers, {(s.stream.name, name): fetch for s in takers if s.stream.fetches
                             for name, fetch in s.stream.fetches(record, s.fields).items()}
 
-        lines, counts = [], collections.Counter()
+        lines, counts, incomplete = [], collections.Counter(), set()
         extracted = epoch_to_rfc3339(int(time.time())).encode()
         ordered, last, high = source.sorted, None, None
-        for record, takers, fetched in self._in_order(pages, plan):
+        for record, takers, fetched, failures in self._in_order(pages, plan):
             if record is PAGE_END:
-                advances = [(name, min(last, started)) for name in names] if ordered and last is not None else []
-                yield Batch(lines, dict(counts), advances)
-                lines, counts = [], collections.Counter()
+                advances = [(name, cap(last)) for name in names] if ordered and last is not None else []
+                yield Batch(lines, dict(counts), advances, owed=owed)
+                lines, counts, owed = [], collections.Counter(), []
                 extracted = epoch_to_rfc3339(int(time.time())).encode()
                 continue
-            cursor = _epoch(record.get(source.cursor))
+            incomplete.update(failures)
+            for stream_name, reason in failures.items():
+                if not self.state.owed.reserve():
+                    raise ApiError(f"more than {MAX_OWED} per-record fetches failed; {stream_name} stops here, "
+                                   f"its bookmark behind the records it could not complete (last: {reason})")
+                owed.append((stream_name, str(record.get("id")), reason))
+            if id(record) in redone:
+                record_id = str(record.get("id"))
+                owed += [(stream_name, record_id, None) for stream_name, _ in self.owed_at_start.get(record_id, ())
+                         if stream_name in names and stream_name not in failures]
+                cursor = None
+            else:
+                cursor = _epoch(record.get(source.cursor))
             if cursor is not None:
                 if ordered and last is not None and cursor < last:
                     ordered = False
@@ -259,21 +336,56 @@ class Engine:
                 rows = stream.rows(record, fetched.get(stream.name)) if stream.rows else (record,)
                 transform, encoder = transforms[stream.name], encoders[stream.name]
                 for row in rows:
-                    lines.append(encoder.line(transform(row), extracted))
+                    try:
+                        lines.append(encoder.line(transform(row), extracted))
+                    except RecordMismatch as exc:  # no valid form (a key or cursor that fits no type): this
+                        LOGGER.error("%s; the record is skipped", exc)  # record only, not its stream for good
+                        self.rejected.append(str(exc))
+                        incomplete.add(stream.name)
                 counts[stream.name] += len(rows)
         if source.incremental and high is not None:
             # Unsorted sources (the scroll, activity logs) move only now; never past the moment reading began,
             # so a record changed during the sync is read again next time rather than skipped.
-            yield Batch(lines, dict(counts), [(name, min(high, started)) for name in names])
-        elif lines:
-            yield Batch(lines, dict(counts))
-        activated = [name for name in names if plans[name].activates]  # read to the end: the new version is whole
+            yield Batch(lines, dict(counts), [(name, cap(high)) for name in names], owed=owed)
+        elif lines or owed:
+            yield Batch(lines, dict(counts), owed=owed)
+        # Read to the end: the new version is whole, unless a record of it was skipped or owes a fetch (then
+        # activating would remove that record's rows; a pass resumes next run and activates then).
+        activated = [name for name in names if plans[name].activates and name not in incomplete]
+        for name in sorted(set(names) & incomplete):
+            if plans[name].activates:
+                LOGGER.warning("%s: not activating version %d: some of its records were skipped or owe a fetch",
+                               name, plans[name].version)
         if activated:
             yield Batch([activate_version_message(name, plans[name].version) for name in activated],
                         activated=activated)
 
+    def _refetch_owed(self, source, names):
+        """The records of this source that owe a fetch (owed.py), read again by id; ([records], [owed events])."""
+        records, events = [], []
+        for record_id, owed in self.owed_at_start.items():
+            streams = [stream for stream, _ in owed if stream in names]
+            if not streams or not source.record_path:
+                continue
+            LOGGER.warning("%s: retrying the owed fetch for record %s (it failed in %d run(s) so far)",
+                           ", ".join(streams), record_id, max(runs for _, runs in owed))
+            try:
+                records.append(self.client.get(source.record_path.format(id=record_id), endpoint=source.record_path))
+            except ApiError as exc:
+                if exc.status == 401:
+                    raise
+                if isinstance(exc, NotFound) and source.name == "conversations" and \
+                        deleted_conversation(self.client, record_id):
+                    LOGGER.warning("%s: Intercom confirms conversation %s was deleted; nothing is owed for it any "
+                                   "more", ", ".join(streams), record_id)
+                    events += [(stream, record_id, None) for stream in streams]
+                    continue
+                events += [(stream, record_id, str(exc)) for stream in streams]
+        return records, events
+
     def _in_order(self, pages, plan):
-        """(record, takers, {stream: {name: result}}) in the source's order, PAGE_END after each page.
+        """(record, takers, {stream: {name: result}}, {stream: failure}) in the source's order, PAGE_END after
+        each page.
 
         A record's fetches run in the pool while later records are read: up to `window` fetches and
         `backlog` records wait in line, so a slow fetch holds back neither the pages nor the other fetches,
@@ -283,7 +395,7 @@ class Engine:
             for record in page:
                 takers, work = plan(record)
                 if not work and not pending:
-                    yield record, takers, _NOTHING
+                    yield record, takers, _NOTHING, _NOTHING
                     continue
                 futures = {key: self.pool.submit(fetch, self.client) for key, fetch in work.items()}
                 jobs += len(futures)
@@ -295,7 +407,7 @@ class Engine:
             if pending:
                 pending.append((PAGE_END, None, {}))
             else:
-                yield PAGE_END, None, _NOTHING
+                yield PAGE_END, None, _NOTHING, _NOTHING
         while pending:
             yield _resolved(pending.popleft())
 
@@ -316,11 +428,18 @@ def _ready(entry):
 
 
 def _resolved(entry):
+    """A record's fetch results; a failed fetch (after its retries, or a 404) gives None and a failure."""
     record, takers, futures = entry
-    fetched = {}
+    fetched, failures = {}, {}
     for (stream_name, name), future in futures.items():
-        fetched.setdefault(stream_name, {})[name] = future.result()
-    return record, takers, fetched
+        try:
+            result = future.result()
+        except ApiError as exc:
+            if exc.status == 401:
+                raise
+            result, failures[stream_name] = None, f"{name}: {exc}"
+        fetched.setdefault(stream_name, {})[name] = result
+    return record, takers, fetched, failures
 
 
 class Progress:

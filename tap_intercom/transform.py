@@ -153,9 +153,10 @@ def _array(item_convert, nullable):
     return convert
 
 
-def _compile(schema):
+def _compile(schema, metadata=None, breadcrumb=()):
     """(kind, converter) for values of `schema`: `kind` names the Python type that passes unchanged (None
-    when every value goes through the converter); converter None means values pass untouched."""
+    when every value goes through the converter); converter None means values pass untouched. Nested fields
+    deselected in `metadata` are dropped, as singer's Transformer drops them on the slow path."""
     if "anyOf" in schema or "patternProperties" in schema:
         return None, _slow
     if "type" not in schema:
@@ -181,10 +182,19 @@ def _compile(schema):
         properties = schema.get("properties") or {}
         if not properties:
             return "dict", _exact(dict, nullable)
-        return None, _object({name: _compile(sub) for name, sub in properties.items()}, nullable)
+        return None, _object({name: _compile(sub, metadata, breadcrumb + ("properties", name))
+                              for name, sub in properties.items()
+                              if not _deselected(metadata, breadcrumb + ("properties", name))}, nullable)
     if kind == "array":
-        return None, _array(_compile(schema.get("items") or {})[1], nullable)
+        return None, _array(_compile(schema.get("items") or {}, metadata, breadcrumb + ("items",))[1], nullable)
     return None, _slow
+
+
+def _deselected(metadata, breadcrumb):
+    """singer's rule: `selected: false` or `inclusion: unsupported` drops a field, unless it is automatic."""
+    entry = (metadata or {}).get(breadcrumb) or {}
+    return entry.get("inclusion") != "automatic" and (entry.get("selected") is False
+                                                        or entry.get("inclusion") == "unsupported")
 
 
 class RecordTransform:
@@ -195,7 +205,8 @@ class RecordTransform:
         from tap_intercom import custom_attributes  # typed custom attributes keep undeclared ones (see there)
 
         properties = schema.get("properties") or {}
-        fields = {name: _compile(sub) for name, sub in properties.items() if name in selected_fields}
+        fields = {name: _compile(sub, metadata_map, ("properties", name)) for name, sub in properties.items()
+                  if name in selected_fields}
         self._schema = copy.deepcopy(schema)  # singer's Transformer reorders "type" lists in place
         self._custom = None
         custom = properties.get(custom_attributes.FIELD)
@@ -214,29 +225,36 @@ class RecordTransform:
             return self.slow(record)
 
     def slow(self, record):
-        """singer's Transformer, for values the fast path is unsure of. A value that fits no type of its
-        nullable field is emitted as null with a warning (once per field), rather than failing the sync."""
+        """singer's Transformer, for values the fast path is unsure of. A value that fits no type of its field
+        is emitted as null with a warning (once per field): the value itself when its field is nullable, else
+        its nearest nullable parent, rather than failing the sync or nulling more than needed."""
         # imported here: singer (with jsonschema) costs a tenth of a second to import and is rarely needed
         from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, SchemaMismatch, Transformer
 
         if self._custom is not None and "custom_attributes" in record:
             record = {**record, "custom_attributes": self._custom(record["custom_attributes"])}
-        for attempt in range(2):
+        for attempt in range(4):
             transformer = Transformer(UNIX_SECONDS_INTEGER_DATETIME_PARSING)
             try:
                 return transformer.transform(copy.deepcopy(record), self._schema, self._metadata)
             except SchemaMismatch:
-                fields = {error.path[0] for error in transformer.errors if error.path}
-                if attempt or not fields or not all(self._nullable(name) for name in fields):
-                    paths = ", ".join(sorted({".".join(map(str, e.path)) for e in transformer.errors}))
+                every = [list(error.path) for error in transformer.errors]
+                # an object whose child fails is reported too: only the innermost paths are the misfits
+                paths = [path for path in every if not any(len(other) > len(path) and other[:len(path)] == path
+                                                           for other in every)]
+                nulled = [self._nullable_at(path) for path in paths] if attempt < 3 and all(paths) else [None]
+                if None in nulled:
+                    where = ", ".join(sorted({".".join(map(str, path)) for path in paths}))
                     raise RecordMismatch(f"{self.stream_name} record {record.get('id')!r} does not match the "
-                                         f"stream's schema at: {paths or '(top level)'}") from None
-                for name in sorted(fields - self._warned):
-                    self._warned.add(name)
-                    LOGGER.warning("%s.%s: a value does not fit the field's schema (first in record %r: %s); "
-                                   "such values are emitted as null", self.stream_name, name, record.get("id"),
-                                   type(record.get(name)).__name__)
-                record = {**record, **{name: None for name in fields}}
+                                         f"stream's schema at: {where or '(top level)'}") from None
+                record = copy.deepcopy(record)
+                for path in nulled:
+                    _set_null(record, path)
+                    name = ".".join(str(step) for step in path if isinstance(step, str))
+                    if name not in self._warned:
+                        self._warned.add(name)
+                        LOGGER.warning("%s.%s: a value does not fit the field's schema (first in record %r); such "
+                                       "values are emitted as null", self.stream_name, name, record.get("id"))
 
     def _misfit(self, attribute, value):
         name = "custom_attributes" + (f".{attribute}" if attribute is not None else "")
@@ -245,6 +263,21 @@ class RecordTransform:
             LOGGER.warning("%s.%s: a value does not fit its declared type (%s); such values are emitted as null",
                            self.stream_name, name, type(value).__name__)
 
-    def _nullable(self, name):
-        kinds = (self._schema["properties"].get(name) or {}).get("type", [])
-        return "null" in (kinds if isinstance(kinds, list) else [kinds])
+    def _nullable_at(self, path):
+        """The longest prefix of `path` whose schema allows null (None: none does, or the path is unknown)."""
+        schema, found = self._schema, None
+        for depth, step in enumerate(path, 1):
+            schema = (schema.get("properties") or {}).get(step) if isinstance(step, str) else schema.get("items")
+            if not isinstance(schema, dict):
+                break
+            kinds = schema.get("type", [])
+            if "null" in (kinds if isinstance(kinds, list) else [kinds]):
+                found = path[:depth]
+        return found
+
+
+def _set_null(record, path):
+    container = record
+    for step in path[:-1]:
+        container = container[step]
+    container[path[-1]] = None

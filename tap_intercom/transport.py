@@ -56,8 +56,9 @@ class Transport:
             return connection
         return http.client.HTTPConnection(self.proxy.hostname, proxy_port, timeout=self.timeout)
 
-    def request(self, method, path, body, headers):
-        """Send a request; return (status, headers, body). Raises OSError or http.client.HTTPException."""
+    def request(self, method, path, body, headers, retry_stale=True):
+        """Send a request; return (status, headers, body). Raises OSError or http.client.HTTPException.
+        retry_stale=False: no fresh try when a kept-alive connection breaks (the server may have served it)."""
         target = self.prefix + path
         if self.proxy is not None and not self.https:  # a plain-http proxy wants the absolute URL
             target = self.origin + target
@@ -73,7 +74,7 @@ class Transport:
                     data = _gunzip(data)
             except _STALE:
                 self.close()
-                if reused and attempt == 1:  # the server closed the idle connection: one fresh try
+                if reused and attempt == 1 and retry_stale:  # the server closed the idle connection: one fresh try
                     continue
                 raise
             except BaseException:

@@ -82,14 +82,20 @@ def test_wrong_token_is_401(tmp_path, emulator):
     assert "not-the-token-7d1e" not in run.stderr and "not-the-token-7d1e" not in line
 
 
-def test_token_lacking_a_scope_is_403(tmp_path, emulator):
+def test_token_lacking_a_scope_skips_those_streams_with_one_warning(tmp_path, emulator):
     limited = "limited-token-4b8e"
-    emulator.configure(tokens={TOKEN: "all", limited: ["read_users", "read_companies", "read_admins",
-                                                      "read_tags", "read_segments", "read_data_attributes"]})
+    emulator.configure(tokens={TOKEN: "all", limited: ["read_users_companies", "read_admins", "read_tags"]})
     config = tap_config(emulator.url, access_token=limited)
-    catalog = select_streams(discover(tmp_path, config), {"conversations"})
-    run = run_tap(tmp_path, config, catalog=catalog, check=False)
-    assert_clean_failure(run, "403", "/conversations/search")
+    bookmark = {"updated_at": "2024-01-01T00:00:00.000000Z"}
+    state = {"bookmarks": {"conversations": bookmark, "conversation_parts": bookmark}, "tap": "tap-intercom"}
+    catalog = select_streams(discover(tmp_path, config), {"users", "companies", "admins", "tags", "conversations",
+                                                          "conversation_parts"})
+    run = run_tap(tmp_path, config, catalog=catalog, state=state)  # exit 0: a forbidden stream is not a failure
+    skipped = [line for line in run.stderr.splitlines() if "skipping" in line]
+    assert len(skipped) == 1 and "conversations, conversation_parts" in skipped[0], skipped
+    assert "read_conversations" in skipped[0] and "403" in skipped[0]
+    assert run.state["bookmarks"]["conversations"] == bookmark == run.state["bookmarks"]["conversation_parts"]
+    assert {"users", "companies", "admins", "tags"} <= run.streams() and "conversations" not in run.streams()
     assert limited not in run.stderr
 
 

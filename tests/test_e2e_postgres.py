@@ -282,8 +282,9 @@ def test_cron_pipeline_into_postgres_twice(make_emulator, tmp_path):
     pg_drop_schema(schema)
 
 
-def test_failed_run_keeps_the_previous_state(make_emulator, tmp_path):
-    """A run that fails half-way (conversation search keeps failing) must leave state.json as it was."""
+def test_failed_run_keeps_what_was_loaded_and_exits_non_zero(make_emulator, tmp_path):
+    """A run whose conversation search keeps failing: the other streams load and their bookmarks move, the
+    conversations' bookmarks stay, and the script exits non-zero."""
     require_e2e_setup()
     emulator = make_emulator(seed=5, contacts=60, companies=12, conversations=10)
     schema = f"intercom_e2e_fail_{os.getpid()}"
@@ -292,13 +293,15 @@ def test_failed_run_keeps_the_previous_state(make_emulator, tmp_path):
     catalog = select_streams(discover(tmp_path, config), set(STREAMS))
     job = CronJob(tmp_path / "workspace", config, catalog, pg_target_config(schema))
     job.run()
-    saved = (job.folder / "state.json").read_text()
+    saved = job.state
     emulator.mutate(action="update", stream="users", count=2)
     emulator.faults(path="/conversations", kind="500", count=50)
     env = {**os.environ, "INTERCOM_SYNC_DIR": str(job.folder), "TAP": TAP, "TARGET": str(TARGET_POSTGRES)}
     proc = subprocess.run(["bash", str(job.script)], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
-    assert "tap-intercom: error:" in proc.stderr
-    assert (job.folder / "state.json").read_text() == saved
+    assert "tap-intercom: error: conversations, conversation_parts failed" in proc.stderr
+    kept = job.state
+    assert kept["bookmarks"]["conversations"] == saved["bookmarks"]["conversations"]
+    assert kept["bookmarks"]["users"]["updated_at"] > saved["bookmarks"]["users"]["updated_at"]
     assert not (job.folder / "state.json.new").exists()
     pg_drop_schema(schema)

@@ -3,7 +3,7 @@ against the emulator: incremental re-reads of same-day ticket changes, the 500-p
 window, and faults on the ticket endpoints."""
 import time
 
-from conftest import discover, run_tap, select_streams, tap_config
+from conftest import TOKEN, discover, run_tap, select_streams, tap_config
 from test_sync import by_key, comparable, expected_records, with_parent_cursor
 from tap_intercom.config import parse_datetime
 
@@ -94,3 +94,25 @@ def test_paged_lists_are_read_past_a_missing_next(tmp_path, emulator):
         assert set(by_key(stream, run.records(stream))) == set(expected_records(stream, truth[stream])), stream
     stats = emulator.stats()["by_endpoint"]
     assert stats["GET /news/news_items"] == 2 and stats["GET /articles"] == 2  # 55 and 60 records, 50 a page
+
+
+def test_a_token_without_the_tickets_scope_skips_the_ticket_streams_and_syncs_the_rest(tmp_path, emulator):
+    """Many workspaces lack tickets, or a token lacks their scope: those streams are skipped with one
+    warning per source naming what they need, their bookmarks untouched; every other stream syncs, exit 0."""
+    limited = "no-tickets-token-61c2"
+    emulator.configure(tokens={TOKEN: "all", limited: ["read_users_companies", "read_admins", "read_tags",
+                                                       "read_conversations"]})
+    config = tap_config(emulator.url, access_token=limited)
+    catalog = select_streams(discover(tmp_path, tap_config(emulator.url)),
+                             {"tickets", "ticket_parts", "ticket_types", "users", "admins", "conversations"})
+    bookmark = {"updated_at": "2024-01-01T00:00:00.000000Z"}
+    state = {"bookmarks": {"tickets": bookmark, "ticket_parts": bookmark}, "tap": "tap-intercom"}
+    run = run_tap(tmp_path, config, catalog=catalog, state=state)  # check=True: exit 0
+    skipped = [line for line in run.stderr.splitlines() if "skipping" in line]
+    assert len(skipped) == 2, skipped  # the ticket search (tickets + ticket_parts) and the ticket_types list
+    assert any("tickets, ticket_parts" in line for line in skipped) and any("ticket_types" in line for line in skipped)
+    assert all("read_tickets" in line and "403" in line for line in skipped), skipped
+    assert run.state["bookmarks"]["tickets"] == bookmark == run.state["bookmarks"]["ticket_parts"]
+    assert {"users", "admins", "conversations"} <= run.streams()
+    assert not run.streams() & {"tickets", "ticket_parts", "ticket_types"}
+    assert limited not in run.stderr

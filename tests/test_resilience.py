@@ -49,7 +49,7 @@ def test_persistent_5xx_fails_with_one_line_after_bounded_retries(tmp_path, emul
     emulator.faults(path="/tags", kind="503", count=100)
     run = run_tap(tmp_path, tap_config(emulator.url, max_retries=2), check=False)
     assert run.returncode != 0 and "Traceback" not in run.stderr
-    assert "tap-intercom: error: GET /tags failed after 3 attempts: HTTP 503" in run.stderr
+    assert "tap-intercom: error: tags failed: GET /tags failed after 3 attempts: HTTP 503" in run.stderr
 
 
 def test_client_errors_are_not_retried(tmp_path, emulator):

@@ -201,12 +201,16 @@ def test_conversation_over_500_parts_is_named(tmp_path, emulator):
         assert len(parts) == 500
 
 
-def test_record_deleted_between_listing_and_fetching_is_skipped(tmp_path, emulator):
+def test_a_404_between_listing_and_fetching_is_owed_to_the_next_run(tmp_path, emulator):
+    # Intercom's 404 may be transient: the parts are owed (retried next run), not dropped for good
     config = tap_config(emulator.url)
+    catalog = select_streams(discover(tmp_path, config), {"conversation_parts"})
     emulator.faults(method="GET", path="/conversations/", kind="404", count=1)
-    run = run_tap(tmp_path, config, catalog=select_streams(discover(tmp_path, config), {"conversation_parts"}))
-    assert "was deleted while syncing" in run.stderr
-    assert run.returncode == 0
+    run = run_tap(tmp_path, config, catalog=catalog, check=False)
+    assert run.returncode == 1 and "the next run retries it" in run.stderr
+    assert [entry["stream"] for entry in run.state["owed"]] == ["conversation_parts"]
+    again = run_tap(tmp_path, config, catalog=catalog, state=run.state)
+    assert again.state["owed"] == []
 
 
 def test_records_updated_mid_sync_are_not_lost(tmp_path, make_emulator):

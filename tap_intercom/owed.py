@@ -1,0 +1,115 @@
+"""Per-record fetches owed to the next runs: a conversation's parts, a contact's long tag/company/note lists.
+
+When such a fetch keeps failing after its retries, or answers 404 for a record that may still exist (Intercom
+sometimes answers 404 for a moment), the record itself is still written and its bookmark still moves: one bad
+record must not hold back its stream. What is missing is kept in STATE under "owed" and fetched again first by
+the next runs, with a warning each time; it is settled when a run gets it, or when Intercom confirms the
+record was deleted (conversations), and given up (with a warning) after it failed in MAX_RUNS runs. The list
+is bounded: past MAX_OWED the source stops, so its bookmark stays behind.
+
+In STATE: "owed": [{"stream": "conversation_parts", "id": "123", "runs": 1}, ...] (empty when nothing is owed).
+"""
+import logging
+import threading
+
+from tap_intercom.errors import ApiError, ConfigError
+
+LOGGER = logging.getLogger("tap_intercom")
+
+MAX_OWED = 100
+MAX_RUNS = 3
+DELETED_PAGES = 5  # pages of GET /conversations/deleted (newest deletions first) searched for one id
+
+
+class Owed:
+    """The owed fetches: read from STATE, changed by the engine's main thread only, written with STATE."""
+
+    def __init__(self, entries=()):
+        self._runs = {(entry["stream"], entry["id"]): entry["runs"] for entry in entries}  # -> runs it failed in
+        self._counted = set()  # keys whose failure in this run is already counted
+        self._lock = threading.Lock()
+        self._reserved = len(self._runs)  # producers reserve room before writing a record that owes a fetch
+
+    @staticmethod
+    def parse(raw, all_streams):
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise ConfigError("state: \"owed\" must be a list of {\"stream\", \"id\", \"runs\"}")
+        entries = []
+        for entry in raw:
+            if not (isinstance(entry, dict) and entry.get("stream") in all_streams and isinstance(entry.get("id"), str)
+                    and type(entry.get("runs")) is int and entry["runs"] >= 1):
+                raise ConfigError(f"state: owed entry {entry!r} is not {{\"stream\": <stream>, \"id\": <text>, "
+                                  "\"runs\": <count>}}")
+            entries.append(entry)
+        return entries
+
+    def __len__(self):
+        return len(self._runs)
+
+    def of(self, stream_names):
+        """{record id: [streams owed]} for the given streams, with each entry's failed runs so far."""
+        found = {}
+        for (stream, record_id), runs in sorted(self._runs.items()):
+            if stream in stream_names:
+                found.setdefault(record_id, []).append((stream, runs))
+        return found
+
+    def keep_only(self, stream_names):
+        """Drop what is owed to streams no longer selected: no run would settle it."""
+        for stream, record_id in [key for key in self._runs if key[0] not in stream_names]:
+            del self._runs[(stream, record_id)]
+            LOGGER.warning("%s is not selected: dropping its owed fetch for record %s", stream, record_id)
+        self._reserved = len(self._runs)
+
+    def reserve(self):
+        """Room for one more owed fetch (any producer thread); False when the list is full."""
+        with self._lock:
+            if self._reserved >= MAX_OWED:
+                return False
+            self._reserved += 1
+            return True
+
+    def failed(self, stream, record_id, reason):
+        key = (stream, record_id)
+        runs = self._runs.get(key, 0)
+        if key not in self._counted:
+            runs += 1
+            self._counted.add(key)
+        if runs >= MAX_RUNS:
+            self._runs.pop(key, None)
+            LOGGER.warning("%s: giving up the fetch for record %s after it failed in %d runs (%s)", stream,
+                           record_id, runs, reason)
+            return
+        self._runs[key] = runs
+        LOGGER.warning("%s: the fetch for record %s failed (%s); the record is written without it and the next "
+                       "run retries it (failed in %d of %d runs)", stream, record_id, reason, runs, MAX_RUNS)
+
+    def settled(self, stream, record_id):
+        if self._runs.pop((stream, record_id), None) is not None:
+            LOGGER.info("%s: the owed fetch for record %s is done", stream, record_id)
+
+    def value(self):
+        return [{"stream": stream, "id": record_id, "runs": runs}
+                for (stream, record_id), runs in sorted(self._runs.items())]
+
+
+def deleted_conversation(client, conversation_id):
+    """Whether Intercom lists the conversation as deleted (GET /conversations/deleted, API 2.16 on, newest
+    deletions first). An API or workspace without it (400, 404) cannot confirm: the fetch stays owed."""
+    for page in range(1, DELETED_PAGES + 1):
+        try:
+            response = client.get("/conversations/deleted", params={"page": page, "per_page": 60, "order": "desc"},
+                                  endpoint="/conversations/deleted", version="2.16")
+        except ApiError as exc:
+            if exc.status == 401:
+                raise
+            return False
+        items = response.get("conversations") or []
+        if any(str(item.get("id")) == conversation_id for item in items if isinstance(item, dict)):
+            return True
+        total = (response.get("pages") or {}).get("total_pages") if isinstance(response.get("pages"), dict) else None
+        if not items or not isinstance(total, int) or page >= total:
+            return False
+    return False
