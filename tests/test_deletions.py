@@ -199,3 +199,24 @@ def test_a_contacts_identical_social_profiles_make_one_row():
     rows = social_profile_rows(contact, None)
     assert [(r["contact_id"], r["name"], r["url"]) for r in rows] == [("c1", "Twitter", twitter["url"]),
                                                                       ("c1", "X", twitter["url"])]
+
+
+
+def test_a_pass_with_an_owed_fetch_waits_to_activate(tmp_path, emulator):
+    config = {**tap_config(emulator.url, max_retries=0), **OFTEN}
+    first = run_tap(tmp_path, config)
+    warehouse = Warehouse().apply(first.messages)
+    conversation = sorted(r["id"] for r in first.records("conversations"))[5]
+    emulator.faults(path=f"/conversations/{conversation}", kind="500", count=1)
+    failing = run_tap(tmp_path, config, state=first.state, check=False)
+    warehouse.apply(failing.messages)
+    assert "conversation_parts" not in activations(failing) and "conversations" in activations(failing)
+    assert "conversation_parts: not activating" in failing.stderr
+    parts = {(p["id"],) for p in emulator.truth()["conversation_parts"] if p["conversation_id"] == conversation}
+    assert parts and parts <= warehouse.live("conversation_parts")  # its parts were not removed
+    # The next run fetches what is owed, resumes the pass with the same version and activates it.
+    version = failing.state["bookmarks"]["conversation_parts"]["version"]
+    settled = run_tap(tmp_path, config, state=failing.state)
+    assert activations(settled)["conversation_parts"] == version
+    warehouse.apply(settled.messages)
+    assert warehouse.live("conversation_parts") == {(p["id"],) for p in emulator.truth()["conversation_parts"]}
