@@ -295,7 +295,7 @@ def test_failed_run_keeps_what_was_loaded_and_exits_non_zero(make_emulator, tmp_
     job.run()
     saved = job.state
     emulator.mutate(action="update", stream="users", count=2)
-    emulator.faults(path="/conversations", kind="500", count=50)
+    emulator.faults(path="/conversations/search", kind="500", count=50)
     env = {**os.environ, "INTERCOM_SYNC_DIR": str(job.folder), "TAP": TAP, "TARGET": str(TARGET_POSTGRES)}
     proc = subprocess.run(["bash", str(job.script)], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
