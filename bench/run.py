@@ -11,7 +11,8 @@ CPU seconds (user + system, from wait4), peak RSS, and the requests the emulator
 incremental sync of each from its final state, and our peak RSS at two workspace sizes.
 Then, for the rate-limit bound: a full sync of each on a large workspace at 300 ms per request under each budget
 (1,667 and 167 requests per 10 s), compared with the least time the budget allows for the requests made.
-Ours syncs the streams the peer has (all but social_profiles; users + contacts = the peer's contacts), so both
+Ours syncs the streams the peer has (all but social_profiles and deleted_conversations; users + contacts = the
+peer's contacts), so both
 emit the same records. The peer leaves contacts' notes lists cut at 10 items; this tap completes them, which
 costs one request per contact with more than 10 notes: the table shows requests with and without those.
 """

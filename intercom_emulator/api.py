@@ -64,6 +64,12 @@ def before_2_14(version):
     return major.isdigit() and minor.isdigit() and (int(major), int(minor)) < (2, 14)
 
 
+def since_2_16(version):
+    """Versions that serve GET /conversations/deleted (Unstable and Preview are ahead of every number)."""
+    major, _, minor = version.partition(".")
+    return not major.isdigit() or (minor.isdigit() and (int(major), int(minor)) >= (2, 16))
+
+
 def admin_view(admin, version, avatar=True):
     out = dict(admin)
     if not avatar:
@@ -120,6 +126,7 @@ class Api:
             ("GET", "/contacts/{id}/notes", "read_users_companies", self.contact_notes),
             ("GET", "/notes/{id}", "read_users_companies", self.note),
             ("GET", "/conversations", "read_conversations", self.conversations_list),
+            ("GET", "/conversations/deleted", "read_conversations", self.deleted_conversations),
             ("POST", "/conversations/search", "read_conversations", self.conversations_search),
             ("GET", "/conversations/{id}", "read_conversations", self.conversation)]
         # first: /admins/activity_logs must win over /admins/{id}
@@ -336,6 +343,21 @@ class Api:
         per_page = per_page_of(req.query.get("per_page"), 20)
         return self._cursor_page("conversations", None, ("updated_at", "descending"), per_page,
                                  req.query.get("starting_after"), ("conversation.list", "conversations"))
+
+    def deleted_conversations(self, req):
+        if not since_2_16(req.version):
+            raise ApiError(400, "intercom_version_invalid",
+                           "Requested resource is not available in current API version.")
+        order = req.query.get("order", "desc")
+        if order not in ("asc", "desc"):
+            raise ApiError(400, "parameter_invalid", "order must be asc or desc")
+        with self.ws.lock:
+            recs = sorted(self.ws.deleted_conversations.values(), key=lambda r: (r["deleted_at"], r["id"]),
+                          reverse=order == "desc")
+        req.query = dict(req.query, per_page=min(60, per_page_of(req.query.get("per_page"), 20)))
+        page = self._page_list(req, recs, 20)
+        return 200, {"type": "conversations.list", "conversations": page["data"],
+                     "total_count": page["total_count"], "pages": page["pages"]}
 
     def conversation(self, req):
         cid = req.params["id"]

@@ -61,6 +61,7 @@ class Workspace:
         self.contacts, self.lists, self.notes = {}, {}, {}
         self._make_contacts(contacts)
         self.conversations, self.parts = {}, {}
+        self.deleted_conversations = {}  # id -> {type, id, deleted_at, metrics_retained}: GET /conversations/deleted
         self._make_conversations(conversations)
         self.ticketing = Ticketing(self, tickets)  # sets self.tickets and self.ticket_parts
         self.content = Content(self, activity_logs)
@@ -235,7 +236,9 @@ class Workspace:
         with self.lock:
             ts = int(body["updated_at"]) if body.get("updated_at") is not None else self.now()
             handler = {"update": self._update, "create": self._create, "delete": self._delete,
-                       "add_parts": self._add_parts, "tag": self._tag}.get(action)
+                       "add_parts": self._add_parts, "tag": self._tag, "merge": self._merge,
+                       "convert": self._convert, "remove_social_profile": self._social_profile,
+                       "change_social_profile": self._social_profile}.get(action)
             if handler is None:
                 raise MutationError("unknown action %r" % action)
             ids = handler(body, ts)
@@ -257,6 +260,8 @@ class Workspace:
         raise MutationError("unknown stream %r" % stream)
 
     def _targets(self, body, stream=None):
+        if (stream or body.get("stream")) == "tags":
+            return "tags", self._tag_targets(body)
         kind, pool = self._stream_ids(stream or body.get("stream"))
         if body.get("ids") is not None:
             ids = [str(i) for i in body["ids"]]
@@ -322,8 +327,33 @@ class Workspace:
         self._bump("contacts" if stream in ("users", "contacts") else stream)
         return ids
 
+    def _tag_targets(self, body):
+        ids = [str(i) for i in body.get("ids") or []]
+        if not ids or any(i not in self.tag_by_id for i in ids):
+            raise MutationError("deleting tags needs the ids of existing tags")
+        return ids
+
+    def _delete_tags(self, ids):
+        """A deleted tag leaves every contact and company it was on (neither's updated_at moves)."""
+        gone = set(ids)
+        self.tags = [t for t in self.tags if t["id"] not in gone]
+        for i in gone:
+            del self.tag_by_id[i]
+        for cid, lst in self.lists.items():
+            if any(t[0] in gone for t in lst["tags"]):
+                lst["tags"] = [t for t in lst["tags"] if t[0] not in gone]
+                self.contacts[cid] = dict(self.contacts[cid])  # a new object: cached JSON is stale
+        for co, rec in list(self.companies.items()):
+            tags = rec.get("tags") or {}
+            if any(t.get("id") in gone for t in tags.get("tags") or []):
+                self.companies[co] = dict(rec, tags=dict(tags, tags=[t for t in tags["tags"] if t["id"] not in gone]))
+        self._bump("contacts", "companies")
+        return ids
+
     def _delete(self, body, ts):
         kind, ids = self._targets(body)
+        if kind == "tags":
+            return self._delete_tags(ids)
         for i in ids:
             if kind == "contacts":
                 lst = self.lists.pop(i)
@@ -342,10 +372,47 @@ class Workspace:
                 self._bump("contacts")
             elif kind == "conversations":
                 self.parts.pop(i, None)
+                self.deleted_conversations[i] = {"type": "conversation", "id": i, "deleted_at": ts,
+                                                 "metrics_retained": False}
             elif kind == "tickets":
                 self.ticket_parts.pop(i, None)
             del getattr(self, kind)[i]
         self._bump(kind)
+        return ids
+
+    def _merge(self, body, ts):
+        """Leads merged into a user: each lead vanishes (404, gone from list and search); the user is touched."""
+        _, ids = self._targets(body, "contacts")
+        into = str(body.get("into") or "")
+        if into not in self.contacts or self.contacts[into]["role"] != "user":
+            raise MutationError("merge needs \"into\": the id of an existing user")
+        self._delete({"stream": "contacts", "ids": ids}, ts)
+        self.contacts[into] = dict(self.contacts[into], updated_at=ts)
+        self._bump("contacts")
+        return ids
+
+    def _convert(self, body, ts):
+        """Leads that signed up: same id, role user, a new updated_at."""
+        _, ids = self._targets(body, "contacts")
+        for i in ids:
+            self.contacts[i] = dict(self.contacts[i], role="user", updated_at=ts)
+        self._bump("contacts")
+        return ids
+
+    def _social_profile(self, body, ts):
+        """Removes, or changes the URL of, the first social profile of each contact (which must have one)."""
+        ids = [str(i) for i in body.get("ids") or []]
+        if not ids or any(i not in self.contacts or not self.contacts[i]["social_profiles"]["data"] for i in ids):
+            raise MutationError("%s needs the ids of contacts with social profiles" % body["action"])
+        for i in ids:
+            profiles = [dict(p) for p in self.contacts[i]["social_profiles"]["data"]]
+            if body["action"] == "remove_social_profile":
+                profiles.pop(0)
+            else:
+                profiles[0]["url"] = profiles[0]["url"].rstrip("/") + "-%d" % ts
+            listing = dict(self.contacts[i]["social_profiles"], data=profiles)
+            self.contacts[i] = dict(self.contacts[i], social_profiles=listing, updated_at=ts)
+        self._bump("contacts")
         return ids
 
     def _add_parts(self, body, ts):
@@ -408,6 +475,8 @@ class Workspace:
                 "admins": list(self.admins), "teams": list(self.teams),
                 "tags": [dict(t) for t in self.tags],
                 "segments": self.segment_list(False, True), "company_segments": self.segment_list(True, True),
-                "company_attributes": self.attributes("company"), "contact_attributes": self.attributes("contact"),
+                "company_attributes": self.attributes("company", True),
+                "contact_attributes": self.attributes("contact", True),
+                "deleted_conversations": [self.deleted_conversations[i] for i in sorted(self.deleted_conversations)],
                 "cut_conversations": sorted(i for i, p in self.parts.items() if len(p) > MAX_PARTS),
                 **self.ticketing.truth(), **self.content.truth()}

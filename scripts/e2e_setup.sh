@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares what the end-to-end tests (tests/test_e2e_*.py) need beside the tap's own .venv:
 #   - PostgreSQL 15 running on localhost:5432, with a role and a database for the tests;
-#   - each Singer target's own virtual environment under .e2e/ (never the tap's venv: their pins clash),
+#   - each Singer target's own virtual environment under .e2e/ (never the tap's venv: their pins clash):
+#     meltanolabs-target-postgres and pipelinewise-target-postgres,
 #     and Meltano's, the orchestrator of tests/test_e2e_meltano.py.
 # Idempotent and quick when everything is already there. Runs as root on a fresh machine and in CI (where it
 # starts PostgreSQL itself); as another user it needs PostgreSQL already running with the role and database.
@@ -22,6 +23,7 @@ PG_DATABASE=${E2E_PG_DATABASE:-tap_intercom_test}
 # The pinned versions: each goes into its own venv. Change a pin here and the venv is rebuilt.
 MELTANO_PIN="meltano==4.4.1"
 TARGET_POSTGRES_PIN="meltanolabs-target-postgres==0.8.1"
+PIPELINEWISE_PIN="pipelinewise-target-postgres==2.1.2"  # ignores ACTIVATE_VERSION: tests/test_e2e_deletions.py
 
 step() { printf 'e2e-setup: %s\n' "$*"; }
 
@@ -98,6 +100,8 @@ make_venv() {  # name pin check-command...
 }
 make_venv target-postgres "$TARGET_POSTGRES_PIN" "$E2E/target-postgres/bin/target-postgres" --version &
 make_venv meltano "$MELTANO_PIN" "$E2E/meltano/bin/meltano" --version &
+make_venv pipelinewise-target-postgres "$PIPELINEWISE_PIN" \
+    "$E2E/pipelinewise-target-postgres/bin/python" -c "import target_postgres" &
 failed=0
 for job in $(jobs -p); do wait "$job" || failed=1; done
 [ "$failed" = 0 ] || { step "building a venv failed"; exit 1; }

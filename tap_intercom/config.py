@@ -31,13 +31,19 @@ SETTINGS = {
     "max_workers": (100, "Ceiling on requests in flight; the tap keeps rate x latency in flight (Little's law)."),
     "max_requests_per_minute": (10000, "The tap's own cap on requests; lower it when other apps share the workspace."),
     "max_retries": (7, "Retries of a request that failed with 5xx, a timeout, a dropped connection or non-JSON."),
+    "reconcile_interval_hours": (24, "Hours between reconciliation passes of incremental streams (a full re-read "
+                                     "whose ACTIVATE_VERSION removes deleted records); 0 = never."),
+    "reconcile_parts_interval_hours": (168, "Hours between reconciliation passes of conversation_parts and "
+                                            "ticket_parts (one call per conversation or ticket); 0 = never."),
     "typed_custom_attributes": (True, "Discovery types custom attributes from Intercom's data attributes; false: "
                                       "free-form objects."),
     "search_window_pages": (10, "Pages per window of a search read as concurrent windows of updated_at."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
-                     "max_requests_per_minute": int, "max_retries": int, "search_window_pages": int}
+                     "max_requests_per_minute": int, "max_retries": int, "search_window_pages": int,
+                     "reconcile_interval_hours": float, "reconcile_parts_interval_hours": float}
+_ZERO_ALLOWED = ("lookback_window", "max_retries", "reconcile_interval_hours", "reconcile_parts_interval_hours")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class Config:
     max_workers: int
     max_requests_per_minute: int
     max_retries: int
+    reconcile_interval_hours: float = 24
+    reconcile_parts_interval_hours: float = 168
     typed_custom_attributes: bool = True
     search_window_pages: int = 10
 
@@ -153,12 +161,12 @@ def load_config(path):
     for name, kind in _POSITIVE_NUMBERS.items():
         try:
             values[name] = kind(values[name])
-            valid = values[name] >= (0 if name in ("lookback_window", "max_retries") else 1)
+            valid = values[name] >= (0 if name in _ZERO_ALLOWED else 1)
         except (TypeError, ValueError):
             valid = False
         if not valid:
             raise ConfigError(f"config: {name} must be a number of at least "
-                              f"{0 if name in ('lookback_window', 'max_retries') else 1}, got {raw.get(name)!r}")
+                              f"{0 if name in _ZERO_ALLOWED else 1}, got {raw.get(name)!r}")
     if values["page_size"] > 150:
         raise ConfigError("config: page_size must be at most 150 (Intercom's limit)")
     typed_custom_attributes = values["typed_custom_attributes"]
@@ -182,6 +190,8 @@ def load_config(path):
         max_workers=values["max_workers"],
         max_requests_per_minute=values["max_requests_per_minute"],
         max_retries=values["max_retries"],
+        reconcile_interval_hours=values["reconcile_interval_hours"],
+        reconcile_parts_interval_hours=values["reconcile_parts_interval_hours"],
         typed_custom_attributes=typed_custom_attributes,
         search_window_pages=values["search_window_pages"],
     )

@@ -52,9 +52,10 @@ def state_message(value):
 class RecordLines:
     """Encodes a stream's records as RECORD lines; the message envelope is made once."""
 
-    def __init__(self, stream_name):
+    def __init__(self, stream_name, version=None):  # version: the table version the records belong to
         self._stream = stream_name
-        self._prefix = b'{"type":"RECORD","stream":' + dumps(stream_name) + b',"record":'
+        self._prefix = b'{"type":"RECORD","stream":' + dumps(stream_name) + (
+            b',"version":%d' % version if version is not None else b"") + b',"record":'
         self._warned = set()
 
     def line(self, record, time_extracted):

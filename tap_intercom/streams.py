@@ -14,6 +14,7 @@ from functools import partial
 from typing import Callable, Optional
 
 from tap_intercom import pagers
+from tap_intercom.deleted_conversations import deleted_pages
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -30,7 +31,8 @@ class Source:
     name: str
     path: str
     envelope: str
-    style: str  # "listing", "pages" (page/per_page), "search", "scroll" or "window" (created_at_after/_before)
+    style: str  # "listing", "pages" (page/per_page), "search", "scroll", "window" (created_at_after/_before)
+    # or "newest_first" (page/per_page from the newest, stopping at the bookmark)
     params: dict = field(default_factory=dict)
     day_granular: bool = False  # contact search matches dates by whole day (API-NOTES 3.7)
     record_path: Optional[str] = None  # GET one record by {id}: owed fetches (owed.py) read their record again
@@ -38,7 +40,7 @@ class Source:
 
     @property
     def incremental(self):
-        return self.style not in ("listing", "pages")
+        return self.style not in ("listing", "pages", "scroll")  # the scroll has no filter: read whole
 
     def pages(self, client, since, page_size, role=None, until=None):
         if self.style == "listing":
@@ -51,6 +53,8 @@ class Source:
             return pagers.numbered_pages(client, self.path, self.envelope, LIST_PAGE_SIZE, params=window)
         if self.style == "scroll":
             return pagers.scroll_pages(client, self.path, self.envelope)
+        if self.style == "newest_first":
+            return deleted_pages(client, self.path, self.envelope, since)
         return pagers.search_pages(client, self.path, self.envelope, self._query(since, role, until),
                                    {"field": "updated_at", "order": "ascending"}, page_size)
 
@@ -119,8 +123,10 @@ def contact_rows(contact, lists):
 
 def social_profile_rows(contact, _extra):
     profiles = (contact.get("social_profiles") or {}).get("data") or []
-    return [{**profile, "contact_id": contact["id"], "contact_updated_at": contact.get("updated_at")}
-            for profile in profiles if profile.get("name") is not None and profile.get("url") is not None]
+    rows = {(profile.get("name"), profile.get("url")): {**profile, "contact_id": contact["id"],
+                                                        "contact_updated_at": contact.get("updated_at")}
+            for profile in profiles if profile.get("name") is not None and profile.get("url") is not None}
+    return list(rows.values())  # one row per key: a contact's identical profiles are one
 
 
 def conversation_fetches(conversation, _fields, kind="conversation"):
@@ -168,6 +174,8 @@ CONTACT_SEARCH = Source("contacts", "/contacts/search", "data", "search", day_gr
 CONVERSATION_SEARCH = Source("conversations", "/conversations/search", "conversations", "search",
                              record_path="/conversations/{id}")
 COMPANY_SCROLL = Source("companies", "/companies/scroll", "data", "scroll")
+DELETED_CONVERSATIONS = Source("deleted_conversations", "/conversations/deleted", "conversations", "newest_first",
+                               cursor="deleted_at")
 TICKET_SEARCH = Source("tickets", "/tickets/search", "tickets", "search", record_path="/tickets/{id}")
 ACTIVITY_LOGS = Source("activity_logs", "/admins/activity_logs", "activity_logs", "window", cursor="created_at")
 
@@ -190,13 +198,16 @@ STREAMS = [
     Stream("social_profiles", "social_profile", ("contact_id", "name", "url"), CONTACT_SEARCH,
            "contact_updated_at", rows=social_profile_rows,
            description="One row per social profile of a user or lead, with contact_id."),
-    Stream("companies", "company", ("id",), COMPANY_SCROLL, "updated_at",
-           description="Companies from the scroll API, filtered by updated_at by the tap."),
+    Stream("companies", "company", ("id",), COMPANY_SCROLL,
+           description="Every company, every run (the scroll has no filter): counts such as user_count change "
+                       "without updated_at changing."),
     Stream("conversations", "conversation", ("id",), CONVERSATION_SEARCH, "updated_at",
            description="Conversations, without their parts."),
     Stream("conversation_parts", "conversation_part", ("id",), CONVERSATION_SEARCH, "conversation_updated_at",
            fetches=conversation_fetches, rows=conversation_part_rows,
            description="Every part of each changed conversation (Intercom keeps the 500 most recent)."),
+    Stream("deleted_conversations", "deleted_conversation", ("id",), DELETED_CONVERSATIONS, "deleted_at",
+           description="Conversations deleted in Intercom, with deleted_at (Intercom-Version 2.16 on this call)."),
     Stream("admins", "admin", ("id",), listing("/admins", "admins", display_avatar="true"), rows=admin_rows,
            description="Teammates, with avatars."),
     Stream("teams", "team", ("id",), listing("/teams", "teams"), description="Teams."),
@@ -207,9 +218,11 @@ STREAMS = [
     Stream("company_segments", "segment", ("id",),
            listing("/segments", "segments", type="company", include_count="true"),
            description="Segments of companies, with member counts."),
-    Stream("company_attributes", "data_attribute", ("model", "full_name"), listing("/data_attributes", "data", model="company"),
+    Stream("company_attributes", "data_attribute", ("model", "full_name"),
+           listing("/data_attributes", "data", model="company", include_archived="true"),
            description="Data attributes of companies, standard and custom."),
-    Stream("contact_attributes", "data_attribute", ("model", "full_name"), listing("/data_attributes", "data", model="contact"),
+    Stream("contact_attributes", "data_attribute", ("model", "full_name"),
+           listing("/data_attributes", "data", model="contact", include_archived="true"),
            description="Data attributes of contacts, standard and custom."),
     Stream("tickets", "ticket", ("id",), TICKET_SEARCH, "updated_at",
            description="Tickets with their custom attributes, state and type, without their parts."),

@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from tap_intercom import reconcile
 from tap_intercom import windows
 from tap_intercom.client import IntercomClient
 from tap_intercom.errors import ApiError, NotFound, TapError
@@ -30,6 +31,7 @@ from tap_intercom.owed import MAX_OWED, deleted_conversation
 from tap_intercom.output import RecordLines, Writer, dumps, loads, log_metric, schema_message, state_message
 from tap_intercom.stopping import StopSignals, Stopped
 from tap_intercom.transform import RecordMismatch, RecordTransform, epoch_to_rfc3339
+from tap_intercom.versions import activate_version_message
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -44,6 +46,7 @@ class Batch:
     advances: list = field(default_factory=list)  # (stream, epoch seconds) safe once lines are written
     done: str = None  # the first stream of the source group that finished (the group's name)
     owed: list = field(default_factory=list)  # (stream, record id, reason or None when settled), for owed.py
+    activated: list = field(default_factory=list)  # streams whose ACTIVATE_VERSION is in lines
 
 
 @dataclass
@@ -150,6 +153,7 @@ class Engine:
         state.owed.keep_only({s.stream.name for s in selections})
         self.owed_at_start = state.owed.of({s.stream.name for s in selections})
         self.rejected = []  # records that fit their schema in no way (any producer appends)
+        self.plans = reconcile.plan_streams([s.stream for s in selections], state, config, time.time())
 
     def _groups(self, selections):
         """Selected streams grouped by source, the interrupted one (currently_syncing) first."""
@@ -208,11 +212,13 @@ class Engine:
                         self.state.owed.failed(stream_name, record_id, reason)
                 for stream_name, value in item.advances:
                     self.state.advance(stream_name, value)
+                for stream_name in item.activated:
+                    reconcile.completed(self.state, stream_name)
                 if item.done:
                     running.remove(item.done)
                     progress.done([s.stream.name for group in self.groups if group[0].stream.name == item.done
                                    for s in group])
-                if item.advances or item.done or item.owed:
+                if item.advances or item.done or item.owed or item.activated:
                     self.state.currently_syncing = running[0] if running else None
                     self.writer.write([state_message(self.state.value())])
                     self.writer.flush()
@@ -255,7 +261,8 @@ class Engine:
         source = group[0].stream.source
         names = [s.stream.name for s in group]
         transforms = {s.stream.name: RecordTransform(s.stream.name, s.schema, s.fields, s.metadata) for s in group}
-        encoders = {name: RecordLines(name) for name in names}
+        plans = {name: self.plans[name] for name in names}
+        encoders = {name: RecordLines(name, plans[name].version) for name in names}
         yield Batch([schema_message(s.stream.name, s.schema, s.stream.key,
                                     [s.stream.replication_key] if s.stream.replication_key else None)
                      for s in group])
@@ -299,7 +306,7 @@ class Engine:
             return takers, {(s.stream.name, name): fetch for s in takers if s.stream.fetches
                             for name, fetch in s.stream.fetches(record, s.fields).items()}
 
-        lines, counts = [], collections.Counter()
+        lines, counts, incomplete = [], collections.Counter(), set()
         extracted = epoch_to_rfc3339(int(time.time())).encode()
         high = None
         for record, takers, fetched, failures in self._in_order(pages, plan):
@@ -310,6 +317,7 @@ class Engine:
                 lines, counts, owed = [], collections.Counter(), []
                 extracted = epoch_to_rfc3339(int(time.time())).encode()
                 continue
+            incomplete.update(failures)
             for stream_name, reason in failures.items():
                 if not self.state.owed.reserve():
                     raise ApiError(f"more than {MAX_OWED} per-record fetches failed; {stream_name} stops here, "
@@ -334,6 +342,7 @@ class Engine:
                     except RecordMismatch as exc:  # no valid form (a key or cursor that fits no type): this
                         LOGGER.error("%s; the record is skipped", exc)  # record only, not its stream for good
                         self.rejected.append(str(exc))
+                        incomplete.add(stream.name)
                 counts[stream.name] += len(rows)
         if source.incremental and high is not None:
             # Other sources (the scroll, activity logs) move only now; never past the moment reading began,
@@ -341,6 +350,16 @@ class Engine:
             yield Batch(lines, dict(counts), [(name, cap(high)) for name in names], owed=owed)
         elif lines or owed:
             yield Batch(lines, dict(counts), owed=owed)
+        # Read to the end: the new version is whole, unless a record of it was skipped or owes a fetch (then
+        # activating would remove that record's rows; a pass resumes next run and activates then).
+        activated = [name for name in names if plans[name].activates and name not in incomplete]
+        for name in sorted(set(names) & incomplete):
+            if plans[name].activates:
+                LOGGER.warning("%s: not activating version %d: some of its records were skipped or owe a fetch",
+                               name, plans[name].version)
+        if activated:
+            yield Batch([activate_version_message(name, plans[name].version) for name in activated],
+                        activated=activated)
 
     def _refetch_owed(self, source, names):
         """The records of this source that owe a fetch (owed.py), read again by id; ([records], [owed events])."""
@@ -396,6 +415,8 @@ class Engine:
             yield _resolved(pending.popleft())
 
     def _since(self, stream):
+        if self.plans[stream.name].since is not None:  # a reconciliation pass: from its own progress
+            return self.plans[stream.name].since
         bookmark = self.state.bookmark(stream.name)
         if bookmark is None:
             return self.config.start_date

@@ -44,6 +44,9 @@ def run_raw(tmp_path, args):
     ({"access_token": TOKEN, "start_date": "2024-01-01", "region": ["us"]}, "region"),
     ({"access_token": TOKEN, "start_date": "2024-01-01", "base_url": "http://127.0.0.1:99999"}, "base_url"),
     ({"access_token": TOKEN, "start_date": "2024-01-01", "base_url": 8080}, "base_url"),
+    ({"access_token": TOKEN, "start_date": "2024-01-01", "reconcile_interval_hours": -1}, "reconcile_interval_hours"),
+    ({"access_token": TOKEN, "start_date": "2024-01-01", "reconcile_parts_interval_hours": "weekly"},
+     "reconcile_parts_interval_hours"),
 ])
 def test_invalid_config(tmp_path, config, phrase):
     run = run_raw(tmp_path, ["--config", write_json(tmp_path, "c.json", config), "--discover"])
@@ -91,7 +94,8 @@ def test_token_lacking_a_scope_skips_those_streams_with_one_warning(tmp_path, em
     skipped = [line for line in run.stderr.splitlines() if "skipping" in line]
     assert len(skipped) == 1 and "conversations, conversation_parts" in skipped[0], skipped
     assert "read_conversations" in skipped[0] and "403" in skipped[0]
-    assert run.state["bookmarks"]["conversations"] == bookmark == run.state["bookmarks"]["conversation_parts"]
+    assert run.state["bookmarks"]["conversations"]["updated_at"] == bookmark["updated_at"] == \
+        run.state["bookmarks"]["conversation_parts"]["updated_at"]
     assert {"users", "companies", "admins", "tags"} <= run.streams() and "conversations" not in run.streams()
     assert limited not in run.stderr
 

@@ -142,6 +142,9 @@ def test_switching_from_the_peer_keeps_meltanos_state(make_emulator, tmp_path):
         emitted = ids(out[stream])
         assert changed[stream] <= emitted, stream
         assert ids(r for r in after[stream] if r["updated_at"] >= since) <= emitted, stream  # no gap
+        if stream == "companies":  # every company, every run: counts change without updated_at moving
+            assert emitted == ids(after[stream])
+            continue
         assert len(emitted) <= len(after[stream]) / 4, f"{stream}: {len(emitted)} re-read"  # little re-read
         earlier = ids(peer_out["contacts"] if stream in ("users", "contacts") else peer_out[stream])
         assert ids(after[stream]) <= earlier | emitted, stream  # nothing missing across the switch
