@@ -7,6 +7,9 @@ average of response times), the rate is the budget's; the headroom lets a window
 than late, and `max_workers` is the ceiling.
 """
 import math
+import queue
+import threading
+from concurrent.futures import Future
 
 HEADROOM = 1.5
 FLOOR = 4  # in flight at least, whatever the sums say: a quick server still overlaps a few calls
@@ -27,3 +30,68 @@ class InFlightTarget:
         if self.latency is None:
             return floor
         return max(floor, min(self.ceiling, math.ceil(rate_per_second * self.latency * HEADROOM) + 1))
+
+
+class FetchPool:
+    """The per-record fetches' worker threads (ThreadPoolExecutor's submit/shutdown), started only while every
+    thread has a job: ThreadPoolExecutor also starts one when a worker has finished a job but not yet said so,
+    and over a long run those races grow it to `max_workers` threads (each with its connection, stack and
+    memory arena), so the tap's memory grew with the workspace. Here threads <= jobs ever outstanding at once."""
+
+    def __init__(self, max_workers, thread_name_prefix="fetch", initializer=None):
+        self.ceiling, self.prefix, self.initializer = max_workers, thread_name_prefix, initializer
+        self.jobs = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.threads = []
+        self.outstanding = 0  # submitted, not finished
+        self.closed = False
+
+    def submit(self, fn, *args):
+        future = Future()
+        with self.lock:
+            if self.closed:
+                raise RuntimeError("the fetch pool is shut down")
+            self.outstanding += 1
+            if self.outstanding > len(self.threads) and len(self.threads) < self.ceiling:
+                thread = threading.Thread(target=self._work, name=f"{self.prefix}_{len(self.threads)}")
+                self.threads.append(thread)
+                thread.start()
+            self.jobs.put((future, fn, args))
+        return future
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        with self.lock:
+            self.closed = True
+            threads = list(self.threads)
+        if cancel_futures:
+            while True:
+                try:
+                    job = self.jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    job[0].cancel()
+        for _ in threads:
+            self.jobs.put(None)
+        if wait:
+            for thread in threads:
+                thread.join()
+
+    def _work(self):
+        if self.initializer is not None:
+            self.initializer()
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            future, fn, args = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = fn(*args)
+                except BaseException as exc:  # the future carries it to whoever waits on it
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+                del future, fn, args, job
+            with self.lock:
+                self.outstanding -= 1

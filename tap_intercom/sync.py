@@ -20,12 +20,12 @@ import queue
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tap_intercom import reconcile
 from tap_intercom import windows
 from tap_intercom.client import IntercomClient
+from tap_intercom.concurrency import FetchPool
 from tap_intercom.errors import ApiError, NotFound, TapError
 from tap_intercom.owed import MAX_OWED, deleted_conversation
 from tap_intercom.output import RecordLines, Writer, dumps, loads, log_metric, schema_message, state_message
@@ -181,8 +181,8 @@ class Engine:
         running = [group[0].stream.name for group in self.groups]
         progress = Progress()
         signals = StopSignals().install()
-        self.pool = ThreadPoolExecutor(self.config.max_workers, thread_name_prefix="fetch",
-                                       initializer=self.client.per_record_thread)
+        self.pool = FetchPool(self.config.max_workers, thread_name_prefix="fetch",
+                              initializer=self.client.per_record_thread)
         waves, wave, failed = self._waves(), [], []
         try:
             while running:
