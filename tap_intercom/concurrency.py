@@ -85,13 +85,17 @@ class FetchPool:
             if job is None:
                 return
             future, fn, args = job
-            if future.set_running_or_notify_cancel():
+            result = error = None
+            running = future.set_running_or_notify_cancel()
+            if running:
                 try:
                     result = fn(*args)
                 except BaseException as exc:  # the future carries it to whoever waits on it
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
-                del future, fn, args, job
-            with self.lock:
+                    error = exc
+            with self.lock:  # free before the result shows: a submit it prompts finds this thread free
                 self.outstanding -= 1
+            if running and error is None:
+                future.set_result(result)
+            elif running:
+                future.set_exception(error)
+            del future, fn, args, job, result, error
