@@ -30,7 +30,7 @@ from tap_intercom.errors import ApiError, NotFound, TapError
 from tap_intercom.owed import MAX_OWED, deleted_conversation
 from tap_intercom.output import RecordLines, Writer, dumps, loads, log_metric, schema_message, state_message
 from tap_intercom.stopping import StopSignals, Stopped
-from tap_intercom.transform import RecordMismatch, RecordTransform, epoch_to_rfc3339
+from tap_intercom.transform import RecordMismatch, RecordTransform, cursor_epoch, epoch_to_rfc3339
 from tap_intercom.versions import activate_version_message
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -60,15 +60,6 @@ def _forbidden(error):
     workspace's plan lacks): the stream is skipped, not failed."""
     status = getattr(error, "status", None)
     return status == 403 or (status == 400 and "not available" in str(error))
-
-
-def _epoch(value):
-    if type(value) is int:
-        return value
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def prefetched(pages):
@@ -297,7 +288,7 @@ class Engine:
         fetching = [s for s in group if s.stream.fetches]
 
         def plan(record):
-            cursor = _epoch(record.get(source.cursor))
+            cursor = cursor_epoch(record.get(source.cursor))
             again = redone and id(record) in redone
             takers = [s for s, role, after in members if (role is None or record.get("role") == role)
                       and (after is None or cursor is None or cursor >= after or again)]
@@ -329,7 +320,7 @@ class Engine:
                          if stream_name in names and stream_name not in failures]
                 cursor = None
             else:
-                cursor = _epoch(record.get(source.cursor))
+                cursor = cursor_epoch(record.get(source.cursor))
             if cursor is not None:
                 high = cursor if high is None else max(high, cursor)
             for selection in takers:
