@@ -12,7 +12,7 @@ In STATE: "owed": [{"stream": "conversation_parts", "id": "123", "runs": 1}, ...
 import logging
 import threading
 
-from tap_intercom.errors import ApiError, ConfigError
+from tap_intercom.errors import ApiError, ConfigError, NotFound
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -113,3 +113,28 @@ def deleted_conversation(client, conversation_id):
         if not items or not isinstance(total, int) or page >= total:
             return False
     return False
+
+
+def refetch(client, source, names, owed_at_start):
+    """The records of this source that owe a fetch, read again by id: ([records], [(stream, id, reason or None
+    when settled)]); `owed_at_start` is `Owed.of` taken when the run began."""
+    records, events = [], []
+    for record_id, owed in owed_at_start.items():
+        streams = [stream for stream, _ in owed if stream in names]
+        if not streams or not source.record_path:
+            continue
+        LOGGER.warning("%s: retrying the owed fetch for record %s (it failed in %d run(s) so far)",
+                       ", ".join(streams), record_id, max(runs for _, runs in owed))
+        try:
+            records.append(client.get(source.record_path.format(id=record_id), endpoint=source.record_path))
+        except ApiError as exc:
+            if exc.status == 401:
+                raise
+            if isinstance(exc, NotFound) and source.name == "conversations" and \
+                    deleted_conversation(client, record_id):
+                LOGGER.warning("%s: Intercom confirms conversation %s was deleted; nothing is owed for it any "
+                               "more", ", ".join(streams), record_id)
+                events += [(stream, record_id, None) for stream in streams]
+                continue
+            events += [(stream, record_id, str(exc)) for stream in streams]
+    return records, events
