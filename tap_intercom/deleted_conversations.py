@@ -1,7 +1,6 @@
 """GET /conversations/deleted: conversations deleted in Intercom, newest first, so a run stops where its
 bookmark lies. Intercom serves it from Intercom-Version 2.16 on: the tap asks this call alone in 2.16,
 whatever `api_version` says, and skips the stream with one warning where it is refused (400 or 404)."""
-import copy
 import logging
 
 from tap_intercom.errors import ApiError, NotFound
@@ -14,12 +13,11 @@ PAGE_SIZE = 60  # Intercom's maximum for this list
 
 def deleted_pages(client, path, envelope, since):
     """Pages of {id, deleted_at, metrics_retained}, newest first, until one reaches back past `since`."""
-    client = _with_version(client, VERSION)
     page = 1
     while True:
         try:
             response = client.get(path, params={"page": page, "per_page": PAGE_SIZE, "order": "desc"},
-                                  endpoint=path)
+                                  endpoint=path, version=VERSION)
         except ApiError as exc:
             if page == 1 and (isinstance(exc, NotFound) or exc.status == 400):
                 LOGGER.warning("deleted_conversations: skipped, %s refused it (%s)", path, exc)
@@ -33,14 +31,6 @@ def deleted_pages(client, path, envelope, since):
         if not records or not isinstance(total, int) or page >= total or (oldest is not None and oldest < since):
             return
         page += 1
-
-
-def _with_version(client, version):
-    """The same client (rate limiter, connections) sending another Intercom-Version."""
-    versioned = copy.copy(client)
-    versioned.headers = {**client.headers, "Intercom-Version": version}
-    versioned.post_headers = {**client.post_headers, "Intercom-Version": version}
-    return versioned
 
 
 def _int(value):
