@@ -12,13 +12,13 @@ In STATE: "owed": [{"stream": "conversation_parts", "id": "123", "runs": 1}, ...
 import logging
 import threading
 
+from tap_intercom.deleted_conversations import deleted_conversation
 from tap_intercom.errors import ApiError, ConfigError, NotFound
 
 LOGGER = logging.getLogger("tap_intercom")
 
 MAX_OWED = 100
 MAX_RUNS = 3
-DELETED_PAGES = 5  # pages of GET /conversations/deleted (newest deletions first) searched for one id
 
 
 class Owed:
@@ -93,26 +93,6 @@ class Owed:
     def value(self):
         return [{"stream": stream, "id": record_id, "runs": runs}
                 for (stream, record_id), runs in sorted(self._runs.items())]
-
-
-def deleted_conversation(client, conversation_id):
-    """Whether Intercom lists the conversation as deleted (GET /conversations/deleted, API 2.16 on, newest
-    deletions first). An API or workspace without it (400, 404) cannot confirm: the fetch stays owed."""
-    for page in range(1, DELETED_PAGES + 1):
-        try:
-            response = client.get("/conversations/deleted", params={"page": page, "per_page": 60, "order": "desc"},
-                                  endpoint="/conversations/deleted", version="2.16")
-        except ApiError as exc:
-            if exc.status == 401:
-                raise
-            return False
-        items = response.get("conversations") or []
-        if any(str(item.get("id")) == conversation_id for item in items if isinstance(item, dict)):
-            return True
-        total = (response.get("pages") or {}).get("total_pages") if isinstance(response.get("pages"), dict) else None
-        if not items or not isinstance(total, int) or page >= total:
-            return False
-    return False
 
 
 def refetch(client, source, names, owed_at_start):
