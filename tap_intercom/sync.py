@@ -139,8 +139,7 @@ class Engine:
                     reconcile.completed(self.state, stream_name)
                 if item.done:
                     running.remove(item.done)
-                    progress.done([s.stream.name for group in self.groups if group[0].stream.name == item.done
-                                   for s in group])
+                    progress.done(self._streams_of(item.done))
                 if item.advances or item.done or item.owed or item.activated:
                     self.state.currently_syncing = running[0] if running else None
                     self.writer.write([state_message(self.state.value())])
@@ -157,8 +156,7 @@ class Engine:
             raise TapError("; ".join(problems))
 
     def _report(self, failure, failed):
-        error, names = failure.error, ", ".join(s.stream.name for group in self.groups
-                                                if group[0].stream.name == failure.group for s in group)
+        error, names = failure.error, ", ".join(self._streams_of(failure.group))
         if not isinstance(error, Exception) or getattr(error, "status", None) == 401:
             raise error  # a bad token fails every stream: stop now
         if _forbidden(error):
@@ -167,6 +165,9 @@ class Engine:
         detail = str(error) if isinstance(error, TapError) else f"internal error: {type(error).__name__}: {error}"
         LOGGER.error("%s failed: %s; the other streams go on", names, detail)
         failed.append(f"{names} failed: {detail}")
+
+    def _streams_of(self, group_name):
+        return [s.stream.name for group in self.groups if group[0].stream.name == group_name for s in group]
 
     def _produce(self, group, batches):
         try:
