@@ -73,8 +73,9 @@ class Engine:
         self.stop = threading.Event()
         self.groups = self._groups(selections)
         # taken before the producers start: only the main thread changes state.owed afterwards
-        state.owed.keep_only({s.stream.name for s in selections})
-        self.owed_at_start = state.owed.of({s.stream.name for s in selections})
+        selected = {s.stream.name for s in selections}
+        state.owed.keep_only(selected)
+        self.owed_at_start = state.owed.of(selected)
         self.rejected = []  # records that fit their schema in no way (any producer appends)
         self.plans = reconcile.plan_streams([s.stream for s in selections], state, config, time.time())
 
@@ -185,8 +186,7 @@ class Engine:
         source = group[0].stream.source
         names = [s.stream.name for s in group]
         transforms = {s.stream.name: RecordTransform(s.stream.name, s.schema, s.fields, s.metadata) for s in group}
-        plans = {name: self.plans[name] for name in names}
-        encoders = {name: RecordLines(name, plans[name].version) for name in names}
+        encoders = {name: RecordLines(name, self.plans[name].version) for name in names}
         yield Batch([schema_message(s.stream.name, s.schema, s.stream.key,
                                     [s.stream.replication_key] if s.stream.replication_key else None)
                      for s in group])
@@ -276,13 +276,13 @@ class Engine:
             yield Batch(lines, dict(counts), owed=owed)
         # Read to the end: the new version is whole, unless a record of it was skipped or owes a fetch (then
         # activating would remove that record's rows; a pass resumes next run and activates then).
-        activated = [name for name in names if plans[name].activates and name not in incomplete]
+        activated = [name for name in names if self.plans[name].activates and name not in incomplete]
         for name in sorted(set(names) & incomplete):
-            if plans[name].activates:
+            if self.plans[name].activates:
                 LOGGER.warning("%s: not activating version %d: some of its records were skipped or owe a fetch",
-                               name, plans[name].version)
+                               name, self.plans[name].version)
         if activated:
-            yield Batch([activate_version_message(name, plans[name].version) for name in activated],
+            yield Batch([activate_version_message(name, self.plans[name].version) for name in activated],
                         activated=activated)
 
     def _since(self, stream):
