@@ -71,6 +71,14 @@ class Owed:
             self._reserved += 1
             return True
 
+    def apply(self, events):
+        """A batch's events, once its lines are written: (stream, record id, reason, or None when settled)."""
+        for stream, record_id, reason in events:
+            if reason is None:
+                self.settled(stream, record_id)
+            else:
+                self.failed(stream, record_id, reason)
+
     def failed(self, stream, record_id, reason):
         key = (stream, record_id)
         runs = self._runs.get(key, 0)

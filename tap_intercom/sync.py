@@ -129,11 +129,7 @@ class Engine:
                     item = Batch([], done=item.group)
                 self.writer.write(item.lines)
                 progress.count(item.counts)
-                for stream_name, record_id, reason in item.owed:
-                    if reason is None:
-                        self.state.owed.settled(stream_name, record_id)
-                    else:
-                        self.state.owed.failed(stream_name, record_id, reason)
+                self.state.owed.apply(item.owed)
                 for stream_name, value in item.advances:
                     self.state.advance(stream_name, value)
                 for stream_name in item.activated:
