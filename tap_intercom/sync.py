@@ -195,15 +195,16 @@ class Engine:
         if source.incremental:
             LOGGER.info("%s: reading %s from %s", ", ".join(names), source.path, epoch_to_rfc3339(start))
         redo, owed = refetch(self.client, source, names, self.owed_at_start)
-        # A time-bounded listing (activity logs) reads up to the moment the run began, never past it.
-        pages = source.pages(self.client, start, self.config.page_size, role, until=int(started))
-        if source.style == "scroll":
-            pages = readahead.spooled(pages)
-        elif source.style == "search":
+        if source.style == "search":
             pages = windows.partitioned(self.client, source, start, self.config.page_size, role, int(started),
                                         self.config.search_window_pages)
-        elif source.style != "listing":  # a listing is one call: nothing to fetch ahead
-            pages = readahead.prefetched(pages)
+        else:
+            # A time-bounded listing (activity logs) reads up to the moment the run began, never past it.
+            pages = source.pages(self.client, start, self.config.page_size, role, until=int(started))
+            if source.style == "scroll":
+                pages = readahead.spooled(pages)
+            elif source.style != "listing":  # a listing is one call: nothing to fetch ahead
+                pages = readahead.prefetched(pages)
         if redo:  # owed records first; they neither pass the since filter nor move bookmarks
             pages = itertools.chain([redo], pages)
         redone = {id(record) for record in redo}
