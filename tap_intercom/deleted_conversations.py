@@ -5,6 +5,7 @@ fetch (owed.py) asks it too, whether a conversation that answers 404 was deleted
 import logging
 
 from tap_intercom.errors import ApiError, NotFound
+from tap_intercom.transform import cursor_epoch
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -26,7 +27,9 @@ def deleted_pages(client, path, envelope, since):
             raise
         records = response.get(envelope) or []
         yield records
-        oldest = min((_int(r.get("deleted_at")) for r in records), default=None)
+        # An item without a usable deleted_at says nothing about how far back the page reaches.
+        oldest = min((when for when in (cursor_epoch(r.get("deleted_at")) for r in records if isinstance(r, dict))
+                      if when is not None), default=None)
         if _last(response, records, page) or (oldest is not None and oldest < since):
             return
         page += 1
@@ -61,9 +64,3 @@ def _last(response, items, page):
     total = pages.get("total_pages") if isinstance(pages, dict) else None
     return not items or not isinstance(total, int) or page >= total
 
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
