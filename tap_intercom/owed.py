@@ -12,13 +12,13 @@ In STATE: "owed": [{"stream": "conversation_parts", "id": "123", "runs": 1}, ...
 import logging
 import threading
 
-from tap_intercom.errors import ApiError, ConfigError
+from tap_intercom.deleted_conversations import deleted_conversation
+from tap_intercom.errors import ApiError, ConfigError, NotFound
 
 LOGGER = logging.getLogger("tap_intercom")
 
 MAX_OWED = 100
 MAX_RUNS = 3
-DELETED_PAGES = 5  # pages of GET /conversations/deleted (newest deletions first) searched for one id
 
 
 class Owed:
@@ -71,6 +71,14 @@ class Owed:
             self._reserved += 1
             return True
 
+    def apply(self, events):
+        """A batch's events, once its lines are written: (stream, record id, reason, or None when settled)."""
+        for stream, record_id, reason in events:
+            if reason is None:
+                self.settled(stream, record_id)
+            else:
+                self.failed(stream, record_id, reason)
+
     def failed(self, stream, record_id, reason):
         key = (stream, record_id)
         runs = self._runs.get(key, 0)
@@ -95,21 +103,26 @@ class Owed:
                 for (stream, record_id), runs in sorted(self._runs.items())]
 
 
-def deleted_conversation(client, conversation_id):
-    """Whether Intercom lists the conversation as deleted (GET /conversations/deleted, API 2.16 on, newest
-    deletions first). An API or workspace without it (400, 404) cannot confirm: the fetch stays owed."""
-    for page in range(1, DELETED_PAGES + 1):
+def refetch(client, source, names, owed_at_start):
+    """The records of this source that owe a fetch, read again by id: ([records], [(stream, id, reason or None
+    when settled)]); `owed_at_start` is `Owed.of` taken when the run began."""
+    records, events = [], []
+    for record_id, owed in owed_at_start.items():
+        streams = [stream for stream, _ in owed if stream in names]
+        if not streams or not source.record_path:
+            continue
+        LOGGER.warning("%s: retrying the owed fetch for record %s (it failed in %d run(s) so far)",
+                       ", ".join(streams), record_id, max(runs for _, runs in owed))
         try:
-            response = client.get("/conversations/deleted", params={"page": page, "per_page": 60, "order": "desc"},
-                                  endpoint="/conversations/deleted", version="2.16")
+            records.append(client.get(source.record_path.format(id=record_id), endpoint=source.record_path))
         except ApiError as exc:
             if exc.status == 401:
                 raise
-            return False
-        items = response.get("conversations") or []
-        if any(str(item.get("id")) == conversation_id for item in items if isinstance(item, dict)):
-            return True
-        total = (response.get("pages") or {}).get("total_pages") if isinstance(response.get("pages"), dict) else None
-        if not items or not isinstance(total, int) or page >= total:
-            return False
-    return False
+            if isinstance(exc, NotFound) and source.name == "conversations" and \
+                    deleted_conversation(client, record_id):
+                LOGGER.warning("%s: Intercom confirms conversation %s was deleted; nothing is owed for it any "
+                               "more", ", ".join(streams), record_id)
+                events += [(stream, record_id, None) for stream in streams]
+                continue
+            events += [(stream, record_id, str(exc)) for stream in streams]
+    return records, events

@@ -1,5 +1,11 @@
 """The engine: reads each source once, feeds its streams, writes Singer messages and moves bookmarks.
 
+It is where the pieces are composed; a record goes
+  source (streams.py) -> pages (pagers.py; read ahead: readahead.py, or as search windows: windows.py)
+  -> records, with their per-record fetches in order (record_fetches.py; owed ones retried first: owed.py)
+  -> transform (transform.py) -> RECORD lines (output.py) -> batches -> stdout, then bookmarks and STATE
+  (state.py), table versions and reconciliation passes (versions.py, reconcile.py), progress (progress.py).
+
 Concurrency, and why it keeps bookmarks safe:
 - every source (contact search, conversation search, company scroll, each listing) runs in its own producer
   thread and hands the main thread batches of finished RECORD lines together with the bookmarks those lines
@@ -13,30 +19,25 @@ Concurrency, and why it keeps bookmarks safe:
 """
 import collections
 import itertools
-import json
 import logging
-import os
 import queue
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 
-from tap_intercom import reconcile
-from tap_intercom import windows
+from tap_intercom import readahead, reconcile, record_fetches, windows
 from tap_intercom.client import IntercomClient
 from tap_intercom.concurrency import FetchPool
-from tap_intercom.errors import ApiError, NotFound, TapError
-from tap_intercom.owed import MAX_OWED, deleted_conversation
-from tap_intercom.output import RecordLines, Writer, dumps, loads, log_metric, schema_message, state_message
+from tap_intercom.errors import ApiError, TapError
+from tap_intercom.owed import MAX_OWED, refetch
+from tap_intercom.progress import Progress
+from tap_intercom.record_fetches import NOTHING, PAGE_END
+from tap_intercom.output import RecordLines, Writer, schema_message, state_message
 from tap_intercom.stopping import StopSignals, Stopped
-from tap_intercom.transform import RecordMismatch, RecordTransform, epoch_to_rfc3339
+from tap_intercom.transform import RecordMismatch, RecordTransform, cursor_epoch, epoch_to_rfc3339
 from tap_intercom.versions import activate_version_message
 
 LOGGER = logging.getLogger("tap_intercom")
-
-PAGE_END = object()
-PROGRESS_INTERVAL = 30.0  # seconds between progress lines per stream
 
 
 @dataclass
@@ -62,96 +63,19 @@ def _forbidden(error):
     return status == 403 or (status == 400 and "not available" in str(error))
 
 
-def _epoch(value):
-    if type(value) is int:
-        return value
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def prefetched(pages):
-    """Fetch the next page while the current one is processed: cursor paging is sequential, the work is not."""
-    handoff = queue.Queue(maxsize=1)
-
-    def fetch_ahead():
-        try:
-            for page in pages:
-                handoff.put((page, None))
-            handoff.put((PAGE_END, None))
-        except BaseException as exc:  # re-raised in the consuming thread
-            handoff.put((None, exc))
-
-    threading.Thread(target=fetch_ahead, daemon=True, name="pages").start()
-    while True:
-        page, error = handoff.get()
-        if error is not None:
-            raise error
-        if page is PAGE_END:
-            return
-        yield page
-
-
-def spooled(pages):
-    """Read every page as fast as the API answers, into a temporary file, while the caller takes them at its
-    own pace. A company scroll left idle for a minute expires, and a slow target must not make it idle."""
-    spool = tempfile.TemporaryFile()
-    ready = threading.Condition()
-    progress = {"written": 0, "done": False, "error": None}
-
-    def fill():
-        try:
-            for page in pages:
-                try:
-                    line = dumps(page) + b"\n"
-                except UnicodeEncodeError:  # a lone surrogate: escaped as ASCII here, replaced when written
-                    line = json.dumps(page).encode() + b"\n"
-                with ready:
-                    spool.seek(0, os.SEEK_END)
-                    spool.write(line)
-                    progress["written"] += 1
-                    ready.notify()
-        except BaseException as exc:  # re-raised in the consuming thread, after the pages before it
-            progress["error"] = exc
-        finally:
-            with ready:
-                progress["done"] = True
-                ready.notify()
-
-    threading.Thread(target=fill, daemon=True, name="spool").start()
-    taken, offset = 0, 0
-    try:
-        while True:
-            with ready:
-                while taken >= progress["written"] and not progress["done"]:
-                    ready.wait()
-                if taken >= progress["written"]:
-                    if progress["error"] is not None:
-                        raise progress["error"]
-                    return
-                spool.seek(offset)
-                line = spool.readline()
-                offset = spool.tell()
-            taken += 1
-            yield loads(line)
-    finally:
-        spool.close()
-
-
 class Engine:
     def __init__(self, config, selections, state, out=None):
         self.config = config
         self.state = state
         self.client = IntercomClient(config)
         self.writer = Writer(out)
-        self.backlog = 1000  # records waiting behind the oldest unfinished fetch
         self.pool = None
         self.stop = threading.Event()
         self.groups = self._groups(selections)
         # taken before the producers start: only the main thread changes state.owed afterwards
-        state.owed.keep_only({s.stream.name for s in selections})
-        self.owed_at_start = state.owed.of({s.stream.name for s in selections})
+        selected = {s.stream.name for s in selections}
+        state.owed.keep_only(selected)
+        self.owed_at_start = state.owed.of(selected)
         self.rejected = []  # records that fit their schema in no way (any producer appends)
         self.plans = reconcile.plan_streams([s.stream for s in selections], state, config, time.time())
 
@@ -205,19 +129,14 @@ class Engine:
                     item = Batch([], done=item.group)
                 self.writer.write(item.lines)
                 progress.count(item.counts)
-                for stream_name, record_id, reason in item.owed:
-                    if reason is None:
-                        self.state.owed.settled(stream_name, record_id)
-                    else:
-                        self.state.owed.failed(stream_name, record_id, reason)
+                self.state.owed.apply(item.owed)
                 for stream_name, value in item.advances:
                     self.state.advance(stream_name, value)
                 for stream_name in item.activated:
                     reconcile.completed(self.state, stream_name)
                 if item.done:
                     running.remove(item.done)
-                    progress.done([s.stream.name for group in self.groups if group[0].stream.name == item.done
-                                   for s in group])
+                    progress.done(self._streams_of(item.done))
                 if item.advances or item.done or item.owed or item.activated:
                     self.state.currently_syncing = running[0] if running else None
                     self.writer.write([state_message(self.state.value())])
@@ -234,8 +153,7 @@ class Engine:
             raise TapError("; ".join(problems))
 
     def _report(self, failure, failed):
-        error, names = failure.error, ", ".join(s.stream.name for group in self.groups
-                                                if group[0].stream.name == failure.group for s in group)
+        error, names = failure.error, ", ".join(self._streams_of(failure.group))
         if not isinstance(error, Exception) or getattr(error, "status", None) == 401:
             raise error  # a bad token fails every stream: stop now
         if _forbidden(error):
@@ -244,6 +162,9 @@ class Engine:
         detail = str(error) if isinstance(error, TapError) else f"internal error: {type(error).__name__}: {error}"
         LOGGER.error("%s failed: %s; the other streams go on", names, detail)
         failed.append(f"{names} failed: {detail}")
+
+    def _streams_of(self, group_name):
+        return [s.stream.name for group in self.groups if group[0].stream.name == group_name for s in group]
 
     def _produce(self, group, batches):
         try:
@@ -261,8 +182,7 @@ class Engine:
         source = group[0].stream.source
         names = [s.stream.name for s in group]
         transforms = {s.stream.name: RecordTransform(s.stream.name, s.schema, s.fields, s.metadata) for s in group}
-        plans = {name: self.plans[name] for name in names}
-        encoders = {name: RecordLines(name, plans[name].version) for name in names}
+        encoders = {name: RecordLines(name, self.plans[name].version) for name in names}
         yield Batch([schema_message(s.stream.name, s.schema, s.stream.key,
                                     [s.stream.replication_key] if s.stream.replication_key else None)
                      for s in group])
@@ -274,16 +194,17 @@ class Engine:
         started = time.time()  # bookmarks are capped by this moment in Intercom's clock (see cap below)
         if source.incremental:
             LOGGER.info("%s: reading %s from %s", ", ".join(names), source.path, epoch_to_rfc3339(start))
-        redo, owed = self._refetch_owed(source, names)
-        # A time-bounded listing (activity logs) reads up to the moment the run began, never past it.
-        pages = source.pages(self.client, start, self.config.page_size, role, until=int(started))
-        if source.style == "scroll":
-            pages = spooled(pages)
-        elif source.style == "search":
+        redo, owed = refetch(self.client, source, names, self.owed_at_start)
+        if source.style == "search":
             pages = windows.partitioned(self.client, source, start, self.config.page_size, role, int(started),
                                         self.config.search_window_pages)
-        elif source.style != "listing":  # a listing is one call: nothing to fetch ahead
-            pages = prefetched(pages)
+        else:
+            # A time-bounded listing (activity logs) reads up to the moment the run began, never past it.
+            pages = source.pages(self.client, start, self.config.page_size, role, until=int(started))
+            if source.style == "scroll":
+                pages = readahead.spooled(pages)
+            elif source.style != "listing":  # a listing is one call: nothing to fetch ahead
+                pages = readahead.prefetched(pages)
         if redo:  # owed records first; they neither pass the since filter nor move bookmarks
             pages = itertools.chain([redo], pages)
         redone = {id(record) for record in redo}
@@ -297,19 +218,19 @@ class Engine:
         fetching = [s for s in group if s.stream.fetches]
 
         def plan(record):
-            cursor = _epoch(record.get(source.cursor))
+            cursor = cursor_epoch(record.get(source.cursor))
             again = redone and id(record) in redone
             takers = [s for s, role, after in members if (role is None or record.get("role") == role)
                       and (after is None or cursor is None or cursor >= after or again)]
             if not fetching:
-                return takers, _NOTHING
+                return takers, NOTHING
             return takers, {(s.stream.name, name): fetch for s in takers if s.stream.fetches
                             for name, fetch in s.stream.fetches(record, s.fields).items()}
 
         lines, counts, incomplete = [], collections.Counter(), set()
         extracted = epoch_to_rfc3339(int(time.time())).encode()
         high = None
-        for record, takers, fetched, failures in self._in_order(pages, plan):
+        for record, takers, fetched, failures in record_fetches.in_order(pages, plan, self.pool, self.client):
             if record is PAGE_END:  # `takers` holds the page: a search's page carries the bookmark it makes safe
                 safe = getattr(takers, "safe", None)
                 advances = [(name, cap(safe)) for name in names] if safe is not None else []
@@ -329,7 +250,7 @@ class Engine:
                          if stream_name in names and stream_name not in failures]
                 cursor = None
             else:
-                cursor = _epoch(record.get(source.cursor))
+                cursor = cursor_epoch(record.get(source.cursor))
             if cursor is not None:
                 high = cursor if high is None else max(high, cursor)
             for selection in takers:
@@ -352,67 +273,14 @@ class Engine:
             yield Batch(lines, dict(counts), owed=owed)
         # Read to the end: the new version is whole, unless a record of it was skipped or owes a fetch (then
         # activating would remove that record's rows; a pass resumes next run and activates then).
-        activated = [name for name in names if plans[name].activates and name not in incomplete]
+        activated = [name for name in names if self.plans[name].activates and name not in incomplete]
         for name in sorted(set(names) & incomplete):
-            if plans[name].activates:
+            if self.plans[name].activates:
                 LOGGER.warning("%s: not activating version %d: some of its records were skipped or owe a fetch",
-                               name, plans[name].version)
+                               name, self.plans[name].version)
         if activated:
-            yield Batch([activate_version_message(name, plans[name].version) for name in activated],
+            yield Batch([activate_version_message(name, self.plans[name].version) for name in activated],
                         activated=activated)
-
-    def _refetch_owed(self, source, names):
-        """The records of this source that owe a fetch (owed.py), read again by id; ([records], [owed events])."""
-        records, events = [], []
-        for record_id, owed in self.owed_at_start.items():
-            streams = [stream for stream, _ in owed if stream in names]
-            if not streams or not source.record_path:
-                continue
-            LOGGER.warning("%s: retrying the owed fetch for record %s (it failed in %d run(s) so far)",
-                           ", ".join(streams), record_id, max(runs for _, runs in owed))
-            try:
-                records.append(self.client.get(source.record_path.format(id=record_id), endpoint=source.record_path))
-            except ApiError as exc:
-                if exc.status == 401:
-                    raise
-                if isinstance(exc, NotFound) and source.name == "conversations" and \
-                        deleted_conversation(self.client, record_id):
-                    LOGGER.warning("%s: Intercom confirms conversation %s was deleted; nothing is owed for it any "
-                                   "more", ", ".join(streams), record_id)
-                    events += [(stream, record_id, None) for stream in streams]
-                    continue
-                events += [(stream, record_id, str(exc)) for stream in streams]
-        return records, events
-
-    def _in_order(self, pages, plan):
-        """(record, takers, {stream: {name: result}}, {stream: failure}) in the source's order, PAGE_END after
-        each page.
-
-        A record's fetches run in the pool while later records are read: up to `window` fetches and
-        `backlog` records wait in line, so a slow fetch holds back neither the pages nor the other fetches,
-        and memory stays bounded. Records needing no fetch skip the line when it is empty. The window is what
-        should be in flight (concurrency.py): more would only queue in the pool, ahead of other sources' fetches."""
-        pending, jobs = collections.deque(), 0
-        for page in pages:
-            window = self.client.limiter.in_flight_target()
-            for record in page:
-                takers, work = plan(record)
-                if not work and not pending:
-                    yield record, takers, _NOTHING, _NOTHING
-                    continue
-                futures = {key: self.pool.submit(fetch, self.client) for key, fetch in work.items()}
-                jobs += len(futures)
-                pending.append((record, takers, futures))
-                while pending and (jobs > window or len(pending) > self.backlog or _ready(pending[0])):
-                    entry = pending.popleft()
-                    jobs -= len(entry[2])
-                    yield _resolved(entry)
-            if pending:
-                pending.append((PAGE_END, page, {}))
-            else:
-                yield PAGE_END, page, _NOTHING, _NOTHING
-        while pending:
-            yield _resolved(pending.popleft())
 
     def _since(self, stream):
         if self.plans[stream.name].since is not None:  # a reconciliation pass: from its own progress
@@ -421,58 +289,3 @@ class Engine:
         if bookmark is None:
             return self.config.start_date
         return bookmark - self.config.lookback_window
-
-
-_NOTHING = {}
-
-
-def _ready(entry):
-    return all(future.done() for future in entry[2].values())
-
-
-def _resolved(entry):
-    """A record's fetch results; a failed fetch (after its retries, or a 404) gives None and a failure."""
-    record, takers, futures = entry
-    fetched, failures = {}, {}
-    for (stream_name, name), future in futures.items():
-        try:
-            result = future.result()
-        except ApiError as exc:
-            if exc.status == 401:
-                raise
-            result, failures[stream_name] = None, f"{name}: {exc}"
-        fetched.setdefault(stream_name, {})[name] = result
-    return record, takers, fetched, failures
-
-
-class Progress:
-    """Record counts: singer's record_count METRIC lines plus a readable line per stream, every interval and
-    when its source completes."""
-
-    def __init__(self):
-        self.started = self.last_log = time.monotonic()
-        self.totals = collections.Counter()
-        self.unlogged = collections.Counter()
-
-    def count(self, counts):
-        self.totals.update(counts)
-        self.unlogged.update(counts)
-        now = time.monotonic()
-        if now - self.last_log >= PROGRESS_INTERVAL:
-            self.last_log = now
-            self._log("progress", sorted(self.totals), now)
-
-    def done(self, names):
-        self._log("done", names, time.monotonic())
-
-    def finish(self):
-        self._log("progress", [name for name in sorted(self.unlogged) if self.unlogged[name]], time.monotonic())
-
-    def _log(self, what, names, now):
-        elapsed = max(now - self.started, 1e-9)
-        for name in names:
-            if self.unlogged[name]:
-                log_metric("counter", "record_count", self.unlogged[name], {"endpoint": name})
-                self.unlogged[name] = 0
-            LOGGER.info("%s %s: %d records in %.1f s (%.0f/s)", what, name, self.totals[name], elapsed,
-                        self.totals[name] / elapsed)

@@ -39,6 +39,16 @@ def epoch_to_rfc3339(seconds):
     return (_DAYS.get(days) or _day(days)) + _MINUTES[second // 60] + _SECONDS[second % 60]
 
 
+def cursor_epoch(value):
+    """A record's cursor value (updated_at, epoch seconds) as an int; None when it is not a number."""
+    if type(value) is int:
+        return value
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
 def _slow(_value):
     raise _Slow
 

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
-from tap_intercom.transform import epoch_to_rfc3339
+from tap_intercom.transform import cursor_epoch, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -199,16 +199,7 @@ class _Partition:
 
 def _span(page, field):
     """(oldest, newest, ascending) of a page's records' cursor field (updated_at)."""
-    cursors = [value for value in (_epoch(record.get(field)) for record in page) if value is not None]
+    cursors = [value for value in (cursor_epoch(record.get(field)) for record in page) if value is not None]
     if not cursors:
         return None, None, True
     return cursors[0], max(cursors), all(a <= b for a, b in zip(cursors, cursors[1:]))
-
-
-def _epoch(value):
-    if type(value) is int:
-        return value
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None

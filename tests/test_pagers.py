@@ -43,3 +43,18 @@ def test_a_next_that_repeats_itself_is_an_error_not_an_endless_loop():
     client = CannedClient(lambda path, q: {"data": [1], "pages": {"next": {"starting_after": "same"}}})
     with pytest.raises(ApiError, match="same page again"):
         list(pagers.numbered_pages(client, "/articles", "data", 50))
+
+
+def test_deleted_conversations_read_on_past_items_without_a_deleted_at():
+    """A page where some items lack `deleted_at` still says how far back it reaches by the others."""
+    from tap_intercom.deleted_conversations import deleted_pages
+
+    class VersionedClient(CannedClient):
+        def get(self, path, params=None, endpoint=None, version=None):
+            return super().get(path, params, endpoint)
+
+    pages = {1: [{"id": "3", "deleted_at": 300}, {"id": "2"}], 2: [{"id": "1", "deleted_at": 100}]}
+    client = VersionedClient(lambda path, q: {"conversations": pages[q["page"]],
+                                              "pages": {"page": q["page"], "total_pages": 2}})
+    got = [r["id"] for page in deleted_pages(client, "/conversations/deleted", "conversations", since=200) for r in page]
+    assert got == ["3", "2", "1"]  # page 1 reaches back only to 300: page 2 is read, and it ends the read
