@@ -1,6 +1,7 @@
 """Shared fixtures: an Intercom emulator on 127.0.0.1 and the installed tap-intercom CLI run against it."""
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -119,6 +120,24 @@ def run_tap(tmp_path, config, catalog=None, state=None, args=(), timeout=300, ch
     if check and proc.returncode != 0:
         raise AssertionError(f"tap exited {proc.returncode}:\n{proc.stderr[-3000:]}")
     return run
+
+
+def killed_tap(tmp_path, config, state, kill_after_lines, timeout=300):
+    """Run the tap and SIGKILL it after `kill_after_lines` lines of output: (whether it completed first, the
+    whole messages it wrote)."""
+    cmd = [TAP, "--config", write_json(tmp_path, "config.json", config)]
+    if state is not None:
+        cmd += ["--state", write_json(tmp_path, "state.json", state)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if len(lines) >= kill_after_lines:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.stdout.close()
+    completed = proc.wait(timeout=timeout) == 0
+    return completed, [json.loads(line) for line in lines if line.endswith("\n")]
 
 
 def discover(tmp_path, config):

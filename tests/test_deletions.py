@@ -2,12 +2,9 @@
 emulator. `Warehouse` applies the tap's messages as meltanolabs-target-postgres does (upsert on the key; a row
 keeps the version of its last RECORD, none without; ACTIVATE_VERSION v marks deleted every row of an older
 version or of none); tests/test_e2e_deletions.py checks the same against the real target."""
-import json
 import random
-import signal
-import subprocess
 
-from conftest import TAP, run_tap, tap_config, write_json
+from conftest import killed_tap, run_tap, tap_config
 from tap_intercom.reconcile import NEVER_RECONCILED
 from tap_intercom.streams import STREAMS, STREAMS_BY_NAME, social_profile_rows
 
@@ -148,19 +145,7 @@ def test_deleted_conversations_refused_is_skipped_with_one_warning(tmp_path, emu
 
 def killed_run(tmp_path, config, state, kill_after_lines):
     """The tap SIGKILLed after some output lines: every message the target got, and the last STATE."""
-    cmd = [TAP, "--config", write_json(tmp_path, "config.json", config)]
-    if state is not None:
-        cmd += ["--state", write_json(tmp_path, "state.json", state)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if len(lines) >= kill_after_lines:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.stdout.close()
-    completed = proc.wait(timeout=300) == 0
-    messages = [json.loads(line) for line in lines if line.endswith("\n")]
+    completed, messages = killed_tap(tmp_path, config, state, kill_after_lines)
     states = [m["value"] for m in messages if m["type"] == "STATE"]
     return completed, messages, states[-1] if states else state
 

@@ -1,10 +1,7 @@
 """Never lose a record: faults, rate limits and syncs killed at random points, checked against ground truth."""
-import json
 import random
-import signal
-import subprocess
 
-from conftest import TAP, run_tap, tap_config, write_json
+from conftest import killed_tap, run_tap, tap_config
 from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
 
 
@@ -65,19 +62,7 @@ def test_client_errors_are_not_retried(tmp_path, emulator):
 def killed_run(tmp_path, config, state, kill_after_lines, timeout=300):
     """Run the tap, SIGKILL it after `kill_after_lines` lines of output; return what a target would keep:
     the records before the last STATE, and that STATE."""
-    cmd = [TAP, "--config", write_json(tmp_path, "config.json", config)]
-    if state is not None:
-        cmd += ["--state", write_json(tmp_path, "state.json", state)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if len(lines) >= kill_after_lines:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.stdout.close()
-    completed = proc.wait(timeout=timeout) == 0
-    messages = [json.loads(line) for line in lines if line.endswith("\n")]
+    completed, messages = killed_tap(tmp_path, config, state, kill_after_lines, timeout)
     last_state = max((i for i, m in enumerate(messages) if m["type"] == "STATE"), default=-1)
     kept = messages[:last_state + 1] if not completed else messages
     new_state = messages[last_state]["value"] if last_state >= 0 else state
