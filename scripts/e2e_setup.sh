@@ -2,7 +2,7 @@
 # Prepares what the end-to-end tests (tests/test_e2e_*.py) need beside the tap's own .venv:
 #   - PostgreSQL 15 running on localhost:5432, with a role and a database for the tests;
 #   - each Singer target's own virtual environment under .e2e/ (never the tap's venv: their pins clash):
-#     meltanolabs-target-postgres and pipelinewise-target-postgres,
+#     meltanolabs-target-postgres, pipelinewise-target-postgres and target-duckdb,
 #     and Meltano's, the orchestrator of tests/test_e2e_meltano.py.
 # Idempotent and quick when everything is already there. Runs as root on a fresh machine and in CI (where it
 # starts PostgreSQL itself); as another user it needs PostgreSQL already running with the role and database.
@@ -24,6 +24,8 @@ PG_DATABASE=${E2E_PG_DATABASE:-tap_intercom_test}
 MELTANO_PIN="meltano==4.4.1"
 TARGET_POSTGRES_PIN="meltanolabs-target-postgres==0.8.1"
 PIPELINEWISE_PIN="pipelinewise-target-postgres==2.1.2"  # ignores ACTIVATE_VERSION: tests/test_e2e_deletions.py
+# target-duckdb 0.8.0 leaves duckdb unpinned; duckdb >= 1.1 drops a row per batch with it (scripts/demo.sh)
+DUCKDB_TARGET_PIN="target-duckdb==0.8.0 duckdb==1.0.0"
 
 step() { printf 'e2e-setup: %s\n' "$*"; }
 
@@ -92,7 +94,8 @@ make_venv() {  # name pin check-command...
     step "building $name venv ($pin)"
     rm -rf "$dir"
     "$PYTHON" -m venv "$dir"
-    "$dir/bin/python" -m pip install -q --disable-pip-version-check "$pin" 2>&1 \
+    # shellcheck disable=SC2086 # a pin may name several packages
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check $pin 2>&1 \
         | { grep -v "^WARNING: Location 'file:" || true; }
     "$@" >/dev/null
     echo "$pin" >"$dir/.e2e-pin"
@@ -102,6 +105,7 @@ make_venv target-postgres "$TARGET_POSTGRES_PIN" "$E2E/target-postgres/bin/targe
 make_venv meltano "$MELTANO_PIN" "$E2E/meltano/bin/meltano" --version &
 make_venv pipelinewise-target-postgres "$PIPELINEWISE_PIN" \
     "$E2E/pipelinewise-target-postgres/bin/python" -c "import target_postgres" &
+make_venv target-duckdb "$DUCKDB_TARGET_PIN" "$E2E/target-duckdb/bin/target-duckdb" --help &
 failed=0
 for job in $(jobs -p); do wait "$job" || failed=1; done
 [ "$failed" = 0 ] || { step "building a venv failed"; exit 1; }
