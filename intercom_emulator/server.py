@@ -154,6 +154,8 @@ class Emulator:
         if "scroll_page_size" in cfg:
             self.api.scroll_page_size = int(cfg["scroll_page_size"])
         self.faults.configure(cfg.get("fault_rate"), cfg.get("fault_kinds"), cfg.get("fault_seed"))
+        if "extra_fields" in cfg:  # fields Intercom starts sending (extras.py)
+            self.ws.extras.configure(cfg["extra_fields"] or {})
         for tok, scopes in (cfg.get("tokens") or {}).items():
             if scopes is None:
                 self.tokens.pop(tok, None)
@@ -167,7 +169,8 @@ class Emulator:
                 "rate_limit": self.limiter.limit, "rate_window": self.limiter.window,
                 "scroll_expiry": self.api.scroll_expiry, "scroll_page_size": self.api.scroll_page_size,
                 "fault_rate": self.faults.rate, "fault_kinds": list(self.faults.kinds),
-                "tokens": dict(self.tokens), "clock": self.ws.clock, "now": self.ws.now()}
+                "tokens": dict(self.tokens), "clock": self.ws.clock, "now": self.ws.now(),
+                "extra_fields": self.ws.extras.config()}
 
     # ---- control API ----------------------------------------------------------------------------------
     def control(self, method, path, query, body):

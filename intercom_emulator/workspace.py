@@ -10,6 +10,7 @@ import threading
 import time
 
 from .content import Content
+from .extras import Extras, apply_truth
 from .generate import DAY, Generator
 from .tickets import Ticketing
 
@@ -44,6 +45,7 @@ class Workspace:
         self.lock = threading.RLock()
         self.versions = {k: 0 for k in KINDS}
         self._seg_counts = {}
+        self.extras = Extras()  # fields configured to appear on served objects (control API)
         self.gen = g = Generator(seed, self.clock)
         self.mut_rng = random.Random(seed * 31 + 5)
         self.admins = g.admins()
@@ -464,7 +466,7 @@ class Workspace:
             parts = []
             for cid in sorted(self.conversations):
                 parts.extend(dict(p, conversation_id=cid) for p in self.recent_parts(cid))
-            return {
+            return apply_truth(self.extras, {
                 "users": [c for c in full if c["role"] == "user"],
                 "contacts": [c for c in full if c["role"] == "lead"],
                 "social_profiles": [dict(p, contact_id=c["id"]) for c in contacts
@@ -479,4 +481,4 @@ class Workspace:
                 "contact_attributes": self.attributes("contact", True),
                 "deleted_conversations": [self.deleted_conversations[i] for i in sorted(self.deleted_conversations)],
                 "cut_conversations": sorted(i for i, p in self.parts.items() if len(p) > MAX_PARTS),
-                **self.ticketing.truth(), **self.content.truth()}
+                **self.ticketing.truth(), **self.content.truth()})
