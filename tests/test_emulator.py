@@ -812,7 +812,7 @@ def test_extra_fields_reach_every_served_object_and_the_truth(fresh):
         "contact": {"loyalty_tier": "gold", "preferences": {"channel": "sms", "weekly": True},
                     "badges": [{"name": "early"}], "location.region_code": "XX",
                     "social_profiles.data.*.verified": True, "no_such_parent.key": 1},
-        "conversation": {"custom_channel": {"type": "channel", "id": 7}, "statistics.count_bot_replies": 2},
+        "conversation": {"partner_channel": {"type": "channel", "id": 7}, "statistics.count_bot_replies": 2},
         "conversation_part": {"reactions": ["👍"]},
         "company": {"health_score": 0.75}, "admin": {"out_of_office": False},
         "ticket": {"sla_due_at": 1700000000}, "ticket_part": {"channel": "email"},
@@ -835,11 +835,11 @@ def test_extra_fields_reach_every_served_object_and_the_truth(fresh):
     has_contact_fields(c.ok("get", "/contacts/" + found[0]["id"]))
     # references to a contact inside a conversation are not contact records
     convs = c.search_all("conversations", ALL_CONVERSATIONS)
-    assert all(x["custom_channel"] == {"type": "channel", "id": 7} for x in convs)
+    assert all(x["partner_channel"] == {"type": "channel", "id": 7} for x in convs)
     assert all(x["statistics"]["count_bot_replies"] == 2 and "time_to_assignment" in x["statistics"] for x in convs)
     assert all("loyalty_tier" not in ref for x in convs for ref in x["contacts"]["contacts"])
     one = c.ok("get", "/conversations/" + convs[0]["id"])
-    assert one["custom_channel"]["id"] == 7
+    assert one["partner_channel"]["id"] == 7
     assert all(p["reactions"] == ["👍"] for p in one["conversation_parts"]["conversation_parts"])
     assert all(x["health_score"] == 0.75 for x in c.ok("get", "/companies", per_page=50)["data"])
     assert all(x["health_score"] == 0.75 for x in c.ok("get", "/companies/scroll")["data"])
@@ -857,7 +857,7 @@ def test_extra_fields_reach_every_served_object_and_the_truth(fresh):
     for rec in truth["users"] + truth["contacts"]:
         has_contact_fields(rec)
     assert all(p["verified"] for p in truth["social_profiles"])
-    assert all(x["custom_channel"]["id"] == 7 for x in truth["conversations"])
+    assert all(x["partner_channel"]["id"] == 7 for x in truth["conversations"])
     assert all(p["reactions"] == ["👍"] for p in truth["conversation_parts"])
     assert all(p["channel"] == "email" for p in truth["ticket_parts"])
     assert all(x["audience"] == "everyone" for x in truth["help_center_collections"])
@@ -870,7 +870,7 @@ def test_extra_fields_reach_every_served_object_and_the_truth(fresh):
     assert "loyalty_tier" not in cfg["extra_fields"]["contact"] and "conversation" not in cfg["extra_fields"]
     rec = c.search_all("contacts", ALL_CONTACTS)[0]
     assert "loyalty_tier" not in rec and rec["badges"] == [{"name": "early"}]
-    assert all("custom_channel" not in x for x in c.search_all("conversations", ALL_CONVERSATIONS))
+    assert all("partner_channel" not in x for x in c.search_all("conversations", ALL_CONVERSATIONS))
     fresh.configure(extra_fields={"contact": None, "conversation_part": None, "company": None, "admin": None,
                                   "ticket": None, "ticket_part": None, "article": None, "collection": None,
                                   "tag": None})
