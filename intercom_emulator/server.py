@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from .api import READ_ONLY_POSTS, Api, RawList, Request, plaintext
+from .extras import apply_truth
 from .limits import Faults, RateLimiter, Stats
 from .search import SearchError, Searcher
 from .workspace import MutationError, Workspace
@@ -116,7 +117,7 @@ class Emulator:
 
     # ---- Python conveniences (the same operations as the control API) ---------------------------------
     def truth(self, stream=None, plain=False):
-        t = self.ws.truth()
+        t = apply_truth(self.ws.extras, self.ws.truth())  # with the configured extra fields, as served
         if plain:  # bodies as GET /conversations/{id}?display_as=plaintext serves them
             t["conversation_parts"] = [dict(p, body=plaintext(p["body"])) for p in t["conversation_parts"]]
         return t[stream] if stream else t
