@@ -117,9 +117,10 @@ class Emulator:
 
     # ---- Python conveniences (the same operations as the control API) ---------------------------------
     def truth(self, stream=None, plain=False):
-        t = apply_truth(self.ws.extras, self.ws.truth())  # with the configured extra fields, as served
+        t = self.ws.truth()
         if plain:  # bodies as GET /conversations/{id}?display_as=plaintext serves them
             t["conversation_parts"] = [dict(p, body=plaintext(p["body"])) for p in t["conversation_parts"]]
+        t = apply_truth(self.ws.extras, t)  # with the configured extra fields, as served
         return t[stream] if stream else t
 
     def stats(self):
