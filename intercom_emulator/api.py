@@ -33,15 +33,17 @@ class Fragments:
     """Per-record JSON bytes, reused while the stored record object is unchanged: serialising is most of a
     page's cost, and copy-on-write storage makes object identity a safe validity check."""
 
-    def __init__(self):
+    def __init__(self, extras):
         self._cache = {}
+        self.extras = extras  # configured extra fields: a change of them makes every cached fragment stale
 
     def get(self, rec, view=None):
         hit = self._cache.get(rec["id"])
-        if hit is not None and hit[0] is rec:
-            return hit[1]
-        raw = json.dumps(view(rec) if view else rec, separators=(",", ":")).encode()
-        self._cache[rec["id"]] = (rec, raw)
+        gen = self.extras.generation
+        if hit is not None and hit[0] is rec and hit[1] == gen:
+            return hit[2]
+        raw = json.dumps(self.extras.apply(view(rec) if view else rec), separators=(",", ":")).encode()
+        self._cache[rec["id"]] = (rec, gen, raw)
         return raw
 
 
@@ -106,7 +108,8 @@ class Api:
         self._scroll = None
         self._scroll_lock = threading.Lock()
         self._company_cache = {}
-        self.fragments = Fragments()
+        self.ex = ws.extras
+        self.fragments = Fragments(ws.extras)
         self.routes = [  # (method, template, scope, handler); literal segments win over {id}
             ("GET", "/admins", "read_admins", self.admins),
             ("GET", "/admins/{id}", "read_admins", self.admin),
@@ -151,31 +154,32 @@ class Api:
     # ---- small lists ----------------------------------------------------------------------------------
     def admins(self, req):
         show = _bool(req.query.get("display_avatar"))
-        return 200, {"type": "admin.list", "admins": [admin_view(a, req.version, show) for a in self.ws.admins]}
+        return 200, {"type": "admin.list",
+                     "admins": self.ex.each([admin_view(a, req.version, show) for a in self.ws.admins])}
 
     def admin(self, req):
         a = self.ws.admin_by_id.get(req.params["id"])
         if a is None:
             raise ApiError(404, "admin_not_found", "Admin not found")
-        return 200, admin_view(a, req.version)
+        return 200, self.ex.apply(admin_view(a, req.version))
 
     def teams(self, req):
-        return 200, {"type": "team.list", "teams": self.ws.teams}
+        return 200, {"type": "team.list", "teams": self.ex.each(self.ws.teams)}
 
     def tags(self, req):
-        return 200, {"type": "list", "data": list(self.ws.tags)}
+        return 200, {"type": "list", "data": self.ex.each(list(self.ws.tags))}
 
     def segments(self, req):
         company = req.query.get("type") == "company"
         segs = self.ws.segment_list(company, _bool(req.query.get("include_count")))
-        return 200, {"type": "segment.list", "segments": segs}
+        return 200, {"type": "segment.list", "segments": self.ex.each(segs)}
 
     def data_attributes(self, req):
         model = req.query.get("model")
         if model not in (None, "contact", "company", "conversation"):
             raise ApiError(400, "parameter_invalid", "model must be one of contact, company, conversation")
         data = self.ws.attributes(model, _bool(req.query.get("include_archived")))
-        return 200, {"type": "list", "data": data}
+        return 200, {"type": "list", "data": self.ex.each(data)}
 
     # ---- companies ------------------------------------------------------------------------------------
     def scroll(self, req):
@@ -193,7 +197,7 @@ class Api:
             data = self._scroll_page(s)
             if not data:
                 self._scroll = None  # the end: the scroll parameter expires
-            return 200, {"type": "list", "data": data, "pages": None, "total_count": None,
+            return 200, {"type": "list", "data": self.ex.each(data), "pages": None, "total_count": None,
                          "scroll_param": s["param"]}
 
     def _open_scroll(self):
@@ -232,7 +236,7 @@ class Api:
             self._company_cache = {key: ids}
         return ids
 
-    def _page_list(self, req, ids_or_records, default_per_page, lookup=None, cap=None):
+    def _page_list(self, req, ids_or_records, default_per_page, lookup=None, cap=None, kind=None):
         """Page-number pagination: `next` is the URL of the next page, null on the last page."""
         page = _page_number(req.query.get("page"))
         per_page = per_page_of(req.query.get("per_page"), default_per_page)
@@ -245,7 +249,7 @@ class Api:
         if page < pages:
             q = dict(req.query, page=page + 1, per_page=per_page)
             nxt = "%s%s?%s" % (req.base_url, req.path, urlencode(q))
-        return {"type": "list", "data": data, "total_count": total,
+        return {"type": "list", "data": self.ex.each(data, kind), "total_count": total,
                 "pages": {"type": "pages", "next": nxt, "page": page, "per_page": per_page, "total_pages": pages}}
 
     def companies_list(self, req):
@@ -275,7 +279,7 @@ class Api:
         c = self.ws.companies.get(req.params["id"])
         if c is None:
             raise ApiError(404, "company_not_found", "Company Not Found")
-        return 200, c
+        return 200, self.ex.apply(c)
 
     # ---- contacts -------------------------------------------------------------------------------------
     def _contact_or_404(self, cid):
@@ -315,11 +319,11 @@ class Api:
                                  req.query.get("starting_after"), ("list", "data"))
 
     def contact(self, req):
-        return 200, self.ws.contact_view(self._contact_or_404(req.params["id"]))
+        return 200, self.ex.apply(self.ws.contact_view(self._contact_or_404(req.params["id"])))
 
     def contact_tags(self, req):
         self._contact_or_404(req.params["id"])
-        return 200, {"type": "list", "data": self.ws.contact_tags(req.params["id"])}
+        return 200, {"type": "list", "data": self.ex.each(self.ws.contact_tags(req.params["id"]))}
 
     def contact_companies(self, req):
         self._contact_or_404(req.params["id"])
@@ -333,7 +337,7 @@ class Api:
         n = self.ws.notes.get(req.params["id"])
         if n is None:
             raise ApiError(404, "not_found", "Resource Not Found")
-        return 200, n
+        return 200, self.ex.apply(n)
 
     # ---- conversations --------------------------------------------------------------------------------
     def conversations_search(self, req):
@@ -355,7 +359,7 @@ class Api:
             recs = sorted(self.ws.deleted_conversations.values(), key=lambda r: (r["deleted_at"], r["id"]),
                           reverse=order == "desc")
         req.query = dict(req.query, per_page=min(60, per_page_of(req.query.get("per_page"), 20)))
-        page = self._page_list(req, recs, 20)
+        page = self._page_list(req, recs, 20, kind="deleted_conversation")
         return 200, {"type": "conversations.list", "conversations": page["data"],
                      "total_count": page["total_count"], "pages": page["pages"]}
 
@@ -373,6 +377,7 @@ class Api:
             src = conv["source"]
             conv = dict(conv, source=dict(src, body=plaintext(src["body"]), subject=plaintext(src["subject"])))
         total = len(self.ws.parts.get(conv["id"], []))
-        return dict(conv, conversation_parts={"type": "conversation_part.list", "conversation_parts": parts,
+        parts = self.ex.each(parts)
+        return dict(self.ex.apply(conv), conversation_parts={"type": "conversation_part.list", "conversation_parts": parts,
                                               "total_count": total})
 

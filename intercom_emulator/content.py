@@ -65,7 +65,8 @@ class Content:
                              "created_at": at - DAY, "updated_at": at,
                              "url": "https://help.example.com/0/%s/articles/%d" % (loc, i)} for loc in langs}
             self.articles.append({
-                "type": "article", "id": str(30 + i), "workspace_id": app, "title": content["en"]["title"],
+                "type": "article", "id": str(30 + i), "content_id": 4700000 + 7 * i,  # content_id: API-NOTES 10
+                "workspace_id": app, "title": content["en"]["title"],
                 "description": content["en"]["description"], "body": content["en"]["body"],
                 "author_id": int(author["id"]), "state": content["en"]["state"], "created_at": at - DAY,
                 "updated_at": at, "url": content["en"]["url"], "parent_id": int(parent["id"]),
@@ -99,11 +100,18 @@ class Content:
             at = g.lo + (g.hi - g.lo) * i // max(1, activity_logs)
             admin = ws.admins[int(r.random() * len(ws.admins))]
             kind, meta, text = ACTIVITY_TYPES[int(r.random() * len(ACTIVITY_TYPES))]
+            meta = dict(meta)
+            if kind == "admin_conversation_assignment_limit_change":
+                # whose limit changed: metadata ids are integers, performed_by.id a string (API-NOTES 10)
+                other = ws.admins[(i + 1) % len(ws.admins)]
+                meta["admin"] = {"id": int(other["id"]), "name": other["name"]}
+                if ws.teams and i % 2:
+                    meta["team"] = {"id": int(ws.teams[i % len(ws.teams)]["id"]), "name": ws.teams[i % len(ws.teams)]["name"]}
             self.activity_logs.append({
                 "id": "%08x-4b72-4dce-ad4f-%012x" % (at, i), "created_at": at, "activity_type": kind,
                 "performed_by": {"type": "admin", "id": admin["id"], "email": admin["email"],
                                  "ip": "198.51.100.%d" % (i % 250)},
-                "metadata": dict(meta), "activity_description": text % admin["name"]})
+                "metadata": meta, "activity_description": text % admin["name"]})
 
     def truth(self):
         by_id = lambda recs: sorted(recs, key=lambda x: x["id"])  # noqa: E731
@@ -113,7 +121,7 @@ class Content:
                 "subscription_types": by_id(self.subscription_types)}
 
 
-def _pages(req, records, default_per_page, next_style):
+def _pages(req, records, default_per_page, next_style, extras=None, kind=None):
     """One page of `records`. next_style: "cursor" (`next` = {page, starting_after}, null on the last page) or
     None (no `next`: total_pages says whether more follow)."""
     from .search import per_page_of
@@ -132,7 +140,8 @@ def _pages(req, records, default_per_page, next_style):
     if next_style == "cursor":
         pages["next"] = {"page": page + 1, "starting_after": base64.b64encode(
             ("page:%d" % (page + 1)).encode()).decode()} if more else None
-    return {"type": "list", "data": records[(page - 1) * per_page:page * per_page], "total_count": len(records),
+    data = records[(page - 1) * per_page:page * per_page]
+    return {"type": "list", "data": extras.each(data, kind) if extras else data, "total_count": len(records),
             "pages": pages}
 
 
@@ -154,20 +163,20 @@ def routes(api):
                 raise ApiError(400, "parameter_invalid", "%s must be a UNIX timestamp" % name)
         after, before = epoch("created_at_after"), epoch("created_at_before", 2 ** 62)
         logs = [x for x in reversed(content.activity_logs) if after <= x["created_at"] <= before]  # newest first
-        out = _pages(req, logs, 20, "cursor")
+        out = _pages(req, logs, 20, "cursor", api.ex, "activity_log")
         out["type"], out["activity_logs"] = "activity_log.list", out.pop("data")
         del out["total_count"]
         return 200, out
 
-    def listed(records, per_page, next_style):
-        return lambda req: (200, _pages(req, getattr(content, records), per_page, next_style))
+    def listed(records, per_page, next_style, kind=None):
+        return lambda req: (200, _pages(req, getattr(content, records), per_page, next_style, api.ex, kind))
 
     return [("GET", "/admins/activity_logs", "read_admin_activity_logs", activity_logs),
             ("GET", "/articles", "read_articles", listed("articles", 25, "cursor")),
-            ("GET", "/help_center/collections", "read_articles", listed("collections", 20, "cursor")),
+            ("GET", "/help_center/collections", "read_articles", listed("collections", 20, "cursor", "collection")),
             ("GET", "/help_center/help_centers", "read_articles",
-             lambda req: (200, {"type": "list", "data": content.help_centers})),
+             lambda req: (200, {"type": "list", "data": api.ex.each(content.help_centers, "help_center")})),
             ("GET", "/news/news_items", "read_news", listed("news_items", 10, None)),
             ("GET", "/news/newsfeeds", "read_news", listed("newsfeeds", 10, None)),
             ("GET", "/subscription_types", "read_users_companies",
-             lambda req: (200, {"type": "list", "data": content.subscription_types}))]
+             lambda req: (200, {"type": "list", "data": api.ex.each(content.subscription_types)}))]

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from .api import READ_ONLY_POSTS, Api, RawList, Request, plaintext
+from .extras import apply_truth
 from .limits import Faults, RateLimiter, Stats
 from .search import SearchError, Searcher
 from .workspace import MutationError, Workspace
@@ -119,6 +120,7 @@ class Emulator:
         t = self.ws.truth()
         if plain:  # bodies as GET /conversations/{id}?display_as=plaintext serves them
             t["conversation_parts"] = [dict(p, body=plaintext(p["body"])) for p in t["conversation_parts"]]
+        t = apply_truth(self.ws.extras, t)  # with the configured extra fields, as served
         return t[stream] if stream else t
 
     def stats(self):
@@ -154,6 +156,8 @@ class Emulator:
         if "scroll_page_size" in cfg:
             self.api.scroll_page_size = int(cfg["scroll_page_size"])
         self.faults.configure(cfg.get("fault_rate"), cfg.get("fault_kinds"), cfg.get("fault_seed"))
+        if "extra_fields" in cfg:  # fields Intercom starts sending (extras.py)
+            self.ws.extras.configure(cfg["extra_fields"] or {})
         for tok, scopes in (cfg.get("tokens") or {}).items():
             if scopes is None:
                 self.tokens.pop(tok, None)
@@ -167,7 +171,8 @@ class Emulator:
                 "rate_limit": self.limiter.limit, "rate_window": self.limiter.window,
                 "scroll_expiry": self.api.scroll_expiry, "scroll_page_size": self.api.scroll_page_size,
                 "fault_rate": self.faults.rate, "fault_kinds": list(self.faults.kinds),
-                "tokens": dict(self.tokens), "clock": self.ws.clock, "now": self.ws.now()}
+                "tokens": dict(self.tokens), "clock": self.ws.clock, "now": self.ws.now(),
+                "extra_fields": self.ws.extras.config()}
 
     # ---- control API ----------------------------------------------------------------------------------
     def control(self, method, path, query, body):

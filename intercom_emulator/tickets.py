@@ -77,7 +77,8 @@ class Ticketing:
                   "ticket_state": None, "ticket_type": ttype,
                   "contacts": {"type": "contact.list", "contacts": [
                       {"type": "contact", "id": contact["id"], "external_id": contact.get("external_id")}]},
-                  "admin_assignee_id": admin["id"],
+                  # assignee ids are strings, "0" when unassigned (API-NOTES 10)
+                  "admin_assignee_id": "0" if int(self.counters["number"]) % 5 == 0 else admin["id"],
                   "team_assignee_id": ws.teams[0]["id"] if r.random() < 0.5 else "0",
                   "created_at": made, "updated_at": made, "open": True,
                   "linked_objects": {"type": "list", "total_count": 0, "has_more": False, "data": []},
@@ -129,8 +130,9 @@ class Ticketing:
     def detail(self, tid):
         """GET /tickets/{id}: the ticket with its 500 most recent parts."""
         parts = self.ws.ticket_parts.get(tid, [])
-        listing = {"type": "ticket_part.list", "ticket_parts": parts[-MAX_PARTS:], "total_count": len(parts)}
-        return dict(self.ws.tickets[tid], ticket_parts=listing)
+        ex = self.ws.extras
+        listing = {"type": "ticket_part.list", "ticket_parts": ex.each(parts[-MAX_PARTS:]), "total_count": len(parts)}
+        return dict(ex.apply(self.ws.tickets[tid]), ticket_parts=listing)
 
     def ticket_states(self):
         types = [{k: t[k] for k in ("type", "id", "name", "description", "icon", "archived", "is_internal",
@@ -158,10 +160,10 @@ def routes(api):
         return 200, api.ws.ticketing.detail(req.params["id"])
 
     def types(req):
-        return 200, {"type": "list", "data": api.ws.ticketing.types}
+        return 200, {"type": "list", "data": api.ex.each(api.ws.ticketing.types)}
 
     def states(req):
-        return 200, {"type": "list", "data": api.ws.ticketing.ticket_states()}
+        return 200, {"type": "list", "data": api.ex.each(api.ws.ticketing.ticket_states())}
 
     return [("POST", "/tickets/search", "read_tickets", search), ("GET", "/tickets/{id}", "read_tickets", ticket),
             ("GET", "/ticket_types", "read_tickets", types), ("GET", "/ticket_states", "read_tickets", states)]
