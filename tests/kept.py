@@ -72,3 +72,12 @@ def lost(sent, written, path="", ignore=()):
             return [(path, written)]
         return [p for item, out in zip(sent, written) for p in lost(item, out, f"{path}.*", ignore)]
     return [] if _same_scalar(sent, written) else [(f"{path} ({sent!r})", written)]
+
+
+def declared_only(value, schema):
+    """`value` without the keys its schema does not declare (what singer's Transformer would have kept)."""
+    if isinstance(value, dict) and schema.get("properties"):
+        return {k: declared_only(v, schema["properties"][k]) for k, v in value.items() if k in schema["properties"]}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [declared_only(v, schema["items"]) for v in value]
+    return value

@@ -7,7 +7,7 @@ import jsonschema
 from hypothesis import given, settings, strategies as st
 from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, Transformer
 
-from kept import lost
+from kept import declared_only, lost
 from tap_intercom.catalog import load_schema
 from tap_intercom.streams import STREAMS
 from tap_intercom.transform import RecordTransform, _Slow, epoch_to_rfc3339
@@ -79,15 +79,6 @@ def compiled_transform(record, schema, fields=None, metadata=None):
     except Exception:  # noqa: BLE001
         from singer.transform import SchemaMismatch
         return SchemaMismatch
-
-
-def declared_only(value, schema):
-    """`value` without the keys its schema does not declare (what singer's Transformer keeps)."""
-    if isinstance(value, dict) and schema.get("properties"):
-        return {k: declared_only(v, schema["properties"][k]) for k, v in value.items() if k in schema["properties"]}
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [declared_only(v, schema["items"]) for v in value]
-    return value
 
 
 def same(a, b):

@@ -1,0 +1,154 @@
+"""Nothing Intercom sends is lost: new nested keys, new top-level fields (a widened SCHEMA, re-sent), values
+of unexpected types; the CLI against the emulator, whose control API starts sending them between two runs."""
+import jsonschema
+import pytest
+
+from conftest import discover, run_tap, select_streams, tap_config
+from kept import lost
+from tap_intercom.catalog import Selection
+from tap_intercom.streams import STREAMS_BY_NAME
+from tap_intercom.transform import RecordTransform
+from tap_intercom.widening import StreamShape
+from test_sync import assert_nothing_lost, by_key, with_parent_cursor
+
+TEAMMATES = {"type": "admin.list", "admins": [{"type": "admin", "id": "10553731"}]}  # as every recording has it
+NEW = {"contact": {"sms_consent": True, "unsubscribed_from_sms": False},
+       "conversation": {"ai_agent_participated_v2": False, "linked_tickets": [{"id": 7, "type": "ticket"}]},
+       "conversation_part": {"reactions": ["+1"]}, "social_profile": {"verified": True},
+       "company": {"health_score": 0.75}}
+NEW_FIELDS = {"users": {"sms_consent", "unsubscribed_from_sms"}, "contacts": {"sms_consent", "unsubscribed_from_sms"},
+              "conversations": {"ai_agent_participated_v2", "linked_tickets"}, "conversation_parts": {"reactions"},
+              "social_profiles": {"verified"}, "companies": {"health_score"}}
+
+
+@pytest.fixture
+def small(make_emulator):
+    return make_emulator(seed=3, contacts=60, companies=12, conversations=12)
+
+
+def _saved_catalog(tmp_path, emulator, streams):
+    # untyped custom attributes: assert_nothing_lost compares declared fields with the bundled schemas
+    return select_streams(discover(tmp_path, tap_config(emulator.url, typed_custom_attributes=False)), streams)
+
+
+def test_undeclared_nested_keys_reach_stdout(tmp_path, small):
+    small.configure(extra_fields={
+        "conversation": {"teammates": TEAMMATES, "source.delivered_as_v2": "customer_initiated",
+                         "statistics.count_bot_replies": 2},
+        "contact": {"location.continent_code": "EU", "social_profiles.data.*.verified": True},
+        "conversation_part": {"author.brand_new": {"deep": [1, {"x": "y"}]}}})
+    streams = ["users", "contacts", "conversations", "conversation_parts", "social_profiles"]
+    run = run_tap(tmp_path, tap_config(small.url), catalog=_saved_catalog(tmp_path, small, streams))
+    truth = with_parent_cursor(small.truth())
+    for stream in streams:
+        assert_nothing_lost(stream, truth[stream], by_key(stream, run.records(stream)))
+    conversations = run.records("conversations")
+    assert all(c["teammates"] == TEAMMATES and c["statistics"]["count_bot_replies"] == 2 for c in conversations)
+    assert all(p["author"]["brand_new"] == {"deep": [1, {"x": "y"}]} for p in run.records("conversation_parts"))
+    assert all(u["location"]["continent_code"] == "EU" for u in run.records("users"))
+
+
+def _schema_positions(run):
+    """[(index, stream, properties)] of the SCHEMA messages, and the index of each RECORD."""
+    return [(i, m["stream"], set(m["schema"]["properties"])) for i, m in enumerate(run.messages)
+            if m["type"] == "SCHEMA"]
+
+
+def test_a_new_top_level_field_between_two_runs_of_a_saved_catalog(tmp_path, small):
+    streams = set(NEW_FIELDS)
+    catalog = _saved_catalog(tmp_path, small, streams)
+    config = tap_config(small.url)
+    first = run_tap(tmp_path, config, catalog=catalog)
+    assert "which the stream's schema lacks" not in first.stderr
+    small.configure(extra_fields=NEW)
+    small.mutate(action="update", stream="users", count=5)
+    small.mutate(action="update", stream="contacts", count=3)
+    small.mutate(action="update", stream="conversations", count=3)
+    second = run_tap(tmp_path, config, catalog=catalog, state=first.state)
+
+    for stream, fields in NEW_FIELDS.items():
+        for field in fields:  # one warning per new field per run, naming stream and field, saying what to do
+            warnings = [line for line in second.stderr.splitlines() if f"{stream}: records now carry the field "
+                        f"{field!r}" in line]
+            assert len(warnings) == 1, (stream, field, second.stderr[-2000:])
+            assert "run --discover again or add it to the stream's schema properties" in warnings[0]
+    # the widened SCHEMA comes before the first record carrying the field; every record fits its latest SCHEMA
+    latest, widened_at = {}, {}
+    for index, message in enumerate(second.messages):
+        if message["type"] == "SCHEMA":
+            if message["stream"] in latest and NEW_FIELDS.get(message["stream"], set()) & set(
+                    message["schema"]["properties"]):
+                widened_at.setdefault(message["stream"], index)
+            latest[message["stream"]] = jsonschema.Draft4Validator(message["schema"])
+        elif message["type"] == "RECORD":
+            stream, record = message["stream"], message["record"]
+            latest[stream].validate(record)
+            if NEW_FIELDS.get(stream, set()) & set(record):
+                assert stream in widened_at and widened_at[stream] < index, stream
+    assert set(widened_at) == set(NEW_FIELDS)
+    users = second.records("users")
+    assert users and all(u["sms_consent"] is True and u["unsubscribed_from_sms"] is False for u in users)
+    assert all(c["linked_tickets"] == [{"id": 7, "type": "ticket"}] for c in second.records("conversations"))
+    assert all(p["reactions"] == ["+1"] for p in second.records("conversation_parts"))
+    assert all(p["verified"] is True for p in second.records("social_profiles"))
+    assert all(c["health_score"] == 0.75 for c in second.records("companies"))
+    schema = [m for m in second.messages if m["type"] == "SCHEMA" and m["stream"] == "users"][-1]["schema"]
+    assert schema["properties"]["sms_consent"] == {"type": ["null", "boolean"]}
+    truth = with_parent_cursor(small.truth())
+    for stream in ("users", "companies"):
+        emitted = by_key(stream, second.records(stream))
+        assert_nothing_lost(stream, [r for r in truth[stream] if (r["id"],) in emitted], emitted)
+
+
+def test_a_field_deselected_in_the_catalog_stays_out(tmp_path, small):
+    catalog = _saved_catalog(tmp_path, small, {"users", "companies"})
+    for entry in catalog["streams"]:  # deselected by name, though the catalog's schema does not declare it
+        if entry["tap_stream_id"] == "users":
+            entry["metadata"].append({"breadcrumb": ["properties", "sms_consent"], "metadata": {"selected": False}})
+    small.configure(extra_fields={"contact": {"sms_consent": True, "unsubscribed_from_sms": False}})
+    run = run_tap(tmp_path, tap_config(small.url), catalog=catalog)
+    users = run.records("users")
+    assert users and all("sms_consent" not in u and u["unsubscribed_from_sms"] is False for u in users)
+    assert "'sms_consent'" not in run.stderr and "'unsubscribed_from_sms'" in run.stderr
+
+
+def test_unexpected_types_are_converted_without_loss(tmp_path, small):
+    small.configure(extra_fields={
+        "contact": {"external_id": 12345, "name": 3.5},                    # numbers where strings are declared
+        "conversation": {"created_at": "2024-02-29T10:00:00Z",             # ISO 8601 text
+                         "waiting_since": "1709200800",                     # epoch seconds as text
+                         "snoozed_until": 1709200800123}})                  # epoch milliseconds
+    run = run_tap(tmp_path, tap_config(small.url),
+                  catalog=_saved_catalog(tmp_path, small, {"users", "conversations"}))
+    assert all(u["external_id"] == "12345" and u["name"] == "3.5" for u in run.records("users"))
+    for conversation in run.records("conversations"):
+        assert conversation["created_at"] == "2024-02-29T10:00:00.000000Z"
+        assert conversation["waiting_since"] == "2024-02-29T10:00:00.000000Z"
+        assert conversation["snoozed_until"] == "2024-02-29T10:00:00.123000Z"
+    assert "does not fit" not in run.stderr
+    truth = small.truth()
+    assert_nothing_lost("users", truth["users"], by_key("users", run.records("users")))
+
+
+def _shape(schema, metadata=None):
+    stream = STREAMS_BY_NAME["admins"]
+    selection = Selection(stream, schema, frozenset(schema["properties"]), metadata or {})
+    return StreamShape(selection, RecordTransform("admins", schema, selection.fields, selection.metadata))
+
+
+def test_a_later_value_of_another_type_widens_never_narrows(caplog):
+    shape = _shape({"type": "object", "properties": {"id": {"type": "string"}}})
+    rows = [{"id": "1", "score": 1}, {"id": "2", "score": 2.5}, {"id": "3", "score": 4}, {"id": "4", "score": "n/a"},
+            {"id": "5", "score": 7}, {"id": "6", "score": None, "late": None}, {"id": "7", "late": {"a": 1}}]
+    declared, written = [], []
+    for row in rows:
+        if shape.added or not shape.known.issuperset(row):
+            for _ in shape.check(row):
+                declared.append(dict(shape.added))
+        written.append(shape.transform(row))
+    assert declared == [{"score": "integer"}, {"score": "number"}, {"score": "string"},
+                        {"score": "string", "late": "object"}]
+    assert [w.get("score") for w in written] == [1, 2.5, 4.0, "n/a", "7", None, None]
+    assert written[-1]["late"] == {"a": 1}
+    assert all(lost(row, out) == [] for row, out in zip(rows, written))
+    assert len([r for r in caplog.records if "records now carry the field 'score'" in r.getMessage()]) == 1
