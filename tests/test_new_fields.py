@@ -1,12 +1,15 @@
 """Nothing Intercom sends is lost: new nested keys, new top-level fields (a widened SCHEMA, re-sent), values
 of unexpected types; the CLI against the emulator, whose control API starts sending them between two runs."""
+import json
+import subprocess
+
 import jsonschema
 import pytest
 
-from conftest import discover, run_tap, select_streams, tap_config
+from conftest import ROOT, TAP, discover, run_tap, select_streams, tap_config, write_json
 from kept import lost
 from tap_intercom.catalog import Selection
-from tap_intercom.streams import STREAMS_BY_NAME
+from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
 from tap_intercom.transform import RecordTransform
 from tap_intercom.widening import StreamShape
 from test_sync import assert_nothing_lost, by_key, with_parent_cursor
@@ -152,3 +155,40 @@ def test_a_later_value_of_another_type_widens_never_narrows(caplog):
     assert written[-1]["late"] == {"a": 1}
     assert all(lost(row, out) == [] for row, out in zip(rows, written))
     assert len([r for r in caplog.records if "records now carry the field 'score'" in r.getMessage()]) == 1
+
+
+def test_discovery_declares_what_the_first_pages_carry(tmp_path, small):
+    small.configure(extra_fields={"contact": {"sms_consent": True}, "conversation_part": {"reactions": ["+1"]},
+                                  "company": {"health_score": 0.75}, "article": {"content_id": 5},
+                                  "conversation": {"teammates": TEAMMATES}})
+    small.faults(path="/tags", kind="403", count=5)  # a sample refused: a warning, the bundled schema stays
+    small.reset_stats()
+    proc = subprocess.run([TAP, "--config", write_json(tmp_path, "c.json", tap_config(
+        small.url, typed_custom_attributes=False)), "--discover"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    catalog = {entry["tap_stream_id"]: entry for entry in json.loads(proc.stdout)["streams"]}
+    bundled = {entry["tap_stream_id"]: entry for entry in json.loads((ROOT / "catalog.json").read_text())["streams"]}
+    added = {name: {field: entry["schema"]["properties"][field]
+                    for field in set(entry["schema"]["properties"]) - set(bundled[name]["schema"]["properties"])}
+             for name, entry in catalog.items()}
+    assert added["users"] == added["contacts"] == {"sms_consent": {"type": ["null", "boolean"]}}
+    assert added["conversation_parts"] == {"reactions": {"type": ["null", "array"], "items": {}}}
+    assert added["companies"] == {"health_score": {"type": ["null", "number"]}}
+    assert added["articles"] == {"content_id": {"type": ["null", "integer"]}}
+    assert catalog["tags"] == bundled["tags"] and "discovery: tags not sampled" in proc.stderr
+    for name, entry in catalog.items():  # the new fields are selectable like any other
+        crumbs = {tuple(item["breadcrumb"]) for item in entry["metadata"]}
+        assert all(("properties", field) in crumbs for field in added[name])
+    stats = small.stats()["by_endpoint"]
+    assert "GET /companies/scroll" not in stats  # a scroll would block the sync's own for a minute
+    # one request per source, plus one conversation's and one ticket's parts
+    assert sum(stats.values()) == len({s.source.name for s in STREAMS}) + 2, stats
+
+
+def test_a_sampled_catalog_syncs_its_new_fields_without_widening(tmp_path, small):
+    small.configure(extra_fields={"contact": {"sms_consent": True}})
+    config = tap_config(small.url, typed_custom_attributes=False)
+    run = run_tap(tmp_path, config, catalog=select_streams(discover(tmp_path, config), {"users"}))
+    assert "records now carry" not in run.stderr
+    assert len([m for m in run.messages if m["type"] == "SCHEMA"]) == 1
+    assert all(u["sms_consent"] is True for u in run.records("users"))

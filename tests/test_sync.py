@@ -121,10 +121,11 @@ def test_records_validate_against_their_schema_message_which_comes_first(tmp_pat
     assert set(schemas) == set(ALL)
 
 
-def test_catalog_json_is_what_discover_prints(tmp_path, emulator):
-    sample = json.loads((ROOT / "catalog.json").read_text())  # with free-form custom attributes
+def test_catalog_json_is_what_discover_prints_offline(tmp_path, emulator):
+    sample = json.loads((ROOT / "catalog.json").read_text())  # the bundled schemas, free-form custom attributes
+    emulator.emulator.stop()  # nothing answers: discovery cannot type custom attributes nor sample the workspace
     assert discover(tmp_path, tap_config(emulator.url, typed_custom_attributes=False)) == sample
-    assert emulator.stats()["requests"] == 0  # discovery needs no API call then
+    assert discover(tmp_path, tap_config(emulator.url)) == sample
 
 
 def test_incremental_sync_after_same_day_changes(tmp_path, emulator):
