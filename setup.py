@@ -20,6 +20,6 @@ setup(
         "jsonschema>=2.6",
         "orjson>=3.9",
     ],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6", "jsonschema>=2.6"]},
+    extras_require={"test": ["pytest>=7", "hypothesis>=6", "jsonschema>=2.6", "pyyaml>=5"]},
     entry_points={"console_scripts": ["tap-intercom=tap_intercom:main"]},
 )

@@ -65,7 +65,8 @@ class Content:
                              "created_at": at - DAY, "updated_at": at,
                              "url": "https://help.example.com/0/%s/articles/%d" % (loc, i)} for loc in langs}
             self.articles.append({
-                "type": "article", "id": str(30 + i), "workspace_id": app, "title": content["en"]["title"],
+                "type": "article", "id": str(30 + i), "content_id": 4700000 + 7 * i,  # content_id: API-NOTES 10
+                "workspace_id": app, "title": content["en"]["title"],
                 "description": content["en"]["description"], "body": content["en"]["body"],
                 "author_id": int(author["id"]), "state": content["en"]["state"], "created_at": at - DAY,
                 "updated_at": at, "url": content["en"]["url"], "parent_id": int(parent["id"]),
@@ -99,11 +100,18 @@ class Content:
             at = g.lo + (g.hi - g.lo) * i // max(1, activity_logs)
             admin = ws.admins[int(r.random() * len(ws.admins))]
             kind, meta, text = ACTIVITY_TYPES[int(r.random() * len(ACTIVITY_TYPES))]
+            meta = dict(meta)
+            if kind == "admin_conversation_assignment_limit_change":
+                # whose limit changed: metadata ids are integers, performed_by.id a string (API-NOTES 10)
+                other = ws.admins[(i + 1) % len(ws.admins)]
+                meta["admin"] = {"id": int(other["id"]), "name": other["name"]}
+                if ws.teams and i % 2:
+                    meta["team"] = {"id": int(ws.teams[i % len(ws.teams)]["id"]), "name": ws.teams[i % len(ws.teams)]["name"]}
             self.activity_logs.append({
                 "id": "%08x-4b72-4dce-ad4f-%012x" % (at, i), "created_at": at, "activity_type": kind,
                 "performed_by": {"type": "admin", "id": admin["id"], "email": admin["email"],
                                  "ip": "198.51.100.%d" % (i % 250)},
-                "metadata": dict(meta), "activity_description": text % admin["name"]})
+                "metadata": meta, "activity_description": text % admin["name"]})
 
     def truth(self):
         by_id = lambda recs: sorted(recs, key=lambda x: x["id"])  # noqa: E731

@@ -4,6 +4,11 @@ contacts (with notes and social profiles) and conversations (with parts).
 Record shapes follow the Intercom 2.14 OpenAPI component schemas. Everything is drawn from one
 `random.Random(seed)` in a fixed order, so the same seed, sizes and clock give the same workspace.
 Values are picked from small pools with `rng.random()` (fast, and stable across Python versions).
+
+Beyond the spec, records carry what live workspaces send (API-NOTES section 10): conversation `teammates` as an
+`admins` list, `ai_agent`, `topics`, `ticket`, ids as integers where the spec says strings, contacts' SMS consent,
+UTM fields and subscription lists, custom attribute keys with colons. Those values are drawn from a second RNG
+(`xr`), so the spec-shaped part of a seed's workspace is what it was before they were added.
 """
 import random
 
@@ -96,11 +101,29 @@ CONTACT_FIELDS = (
     "android_os_version android_sdk_version android_last_seen_at ios_app_name ios_app_version ios_device "
     "ios_os_version ios_sdk_version ios_last_seen_at custom_attributes avatar location social_profiles").split()
 # Shared by many contacts to save memory; safe because stored records are never changed in place.
+# `postal_code_v2` stands for whatever Intercom adds next inside an object: no schema declares it, so the tap's
+# keep-every-key path is exercised by every sync of contacts.
 LOCATION_OBJECTS = [{"type": "location", "country": a, "region": b, "city": c, "country_code": d,
-                     "continent_code": e} for a, b, c, d, e in LOCATIONS]
+                     "continent_code": e, "postal_code_v2": None if a is None else "%s-%04d" % (d, 1000 + 37 * i)}
+                    for i, (a, b, c, d, e) in enumerate(LOCATIONS)]
 NO_PROFILES = {"type": "list", "data": []}
-CONTACT_TEMPLATE = dict.fromkeys(CONTACT_FIELDS)
+# Sent by live workspaces, not declared by the 2.14 contact (API-NOTES 10); `preferred_channel_v2` stands for
+# whatever Intercom adds next at the top level (no schema declares it).
+CONTACT_REAL_WORLD = ("sms_consent unsubscribed_from_sms utm_campaign utm_content utm_medium utm_source utm_term "
+                      "referrer preferred_channel_v2").split()
+CONTACT_TEMPLATE = dict.fromkeys(CONTACT_FIELDS + CONTACT_REAL_WORLD)
 CONTACT_TEMPLATE["type"] = "contact"
+CONTACT_TEMPLATE["sms_consent"] = CONTACT_TEMPLATE["unsubscribed_from_sms"] = False
+UTM = [{"utm_campaign": "spring_launch", "utm_content": "hero_banner", "utm_medium": "cpc", "utm_source": "google",
+        "utm_term": "support software", "referrer": "https://www.google.com/"},
+       {"utm_campaign": "newsletter-2025-03", "utm_content": None, "utm_medium": "email", "utm_source": "newsletter",
+        "utm_term": None, "referrer": "https://mail.example.com/"},
+       {"utm_campaign": None, "utm_content": None, "utm_medium": "social", "utm_source": "linkedin",
+        "utm_term": None, "referrer": "https://www.linkedin.com/"}]
+CHANNELS = ["email", "sms", "chat", None]
+TOPICS = ["Billing", "Login issues", "Data export", "Feature request", "Onboarding"]
+AI_ANSWERS = ["ai_answer", "custom_answer"]
+AI_RESOLUTIONS = ["assumed_resolution", "confirmed_resolution", "routed_to_team", "abandoned"]
 DATE_ODDS = (("last_replied_at", 0.4), ("last_contacted_at", 0.5), ("last_email_opened_at", 0.3),
              ("last_email_clicked_at", 0.15))
 ANDROID = {"android_app_name": "Example App", "android_app_version": "5.2.1", "android_device": "Pixel 8",
@@ -111,6 +134,11 @@ IOS = {"ios_app_name": "Example App", "ios_app_version": "5.2.0", "ios_device": 
 
 def pick(rng, seq):
     return seq[int(rng.random() * len(seq))]
+
+
+def pick_x(r, seq):
+    """pick() with a bare random() function."""
+    return seq[int(r() * len(seq))]
 
 
 def object_id(ts, salt, counter):
@@ -125,6 +153,7 @@ class Generator:
         self.rng = random.Random(seed)
         self.clock = clock
         self.lo, self.hi = clock - 365 * DAY, clock - 600
+        self.xr = random.Random(seed * 104729 + 17).random  # fields beyond the spec (see the module docstring)
         r = random.Random(seed * 7919 + 1)
         self.app_id = "".join(pick(r, "abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
         self.salts = {k: int(r.random() * 2 ** 40) for k in ("contact", "company", "segment")}
@@ -235,7 +264,9 @@ class Generator:
             "session_count": int(rng.random() * 900), "user_count": 0,
             "custom_attributes": self.custom(COMPANY_CUSTOM, made),
             "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": t["id"], "name": t["name"]} for t in ctags]},
-            "segments": {"type": "segment.list", "segments": []}}
+            "segments": {"type": "segment.list", "segments": []},
+            # whatever Intercom adds next (no schema declares it)
+            "health_score_v2": round(self.xr() * 100, 1) if self.xr() < 0.7 else None}
 
     def custom(self, spec, made):
         """Custom attribute values: one draw per attribute; dates fall between `made` and the upper bound."""
@@ -306,6 +337,15 @@ class Generator:
         if r() < 0.4:
             c["avatar"] = {"type": "avatar", "image_url": "https://static.example.com/faces/%d.jpg" % n}
         c["location"] = LOCATION_OBJECTS[int(r() * len(LOCATIONS))]
+        x = self.xr()
+        if x < 0.35:
+            c["sms_consent"] = True
+        elif x > 0.96:
+            c["unsubscribed_from_sms"] = True
+        x = self.xr()
+        if x < 0.3:
+            c.update(UTM[int(x * 10) % 3])
+        c["preferred_channel_v2"] = CHANNELS[int(self.xr() * 4)]
         n_profiles = (0, 0, 1, 1, 2, 3)[int(r() * 6)]
         if n_profiles:
             handle = "%s%s%d" % (first[1][:3], last[1][:3], n)
@@ -338,6 +378,7 @@ class Generator:
             who += [other] if other is not who[0] else []
         admin = pick(rng, admins)
         team = pick(rng, teams) if teams else None
+        xr = self.xr
         inbound = rng.random() < 0.75
         author = self.person_author(who[0]) if inbound else self.admin_author(admin)
         parts, at = [], made
@@ -371,8 +412,12 @@ class Generator:
                        "delivered_as": "customer_initiated" if inbound else "admin_initiated",
                        "subject": "" if inbound else "Checking in", "body": "<p>%s</p>" % pick(rng, PHRASES),
                        "author": author, "attachments": [], "url": None, "redacted": False},
-            "contacts": {"type": "contact.list", "contacts": [self.contact_ref(c) for c in who]},
-            "teammates": {"type": "admin.list", "teammates": [{"type": "admin", "id": admin["id"]}]},
+            # participant_role_v2 (inside an array of objects) stands for whatever Intercom adds next
+            "contacts": {"type": "contact.list", "contacts": [
+                dict(self.contact_ref(c), participant_role_v2="initiator" if j == 0 else "participant")
+                for j, c in enumerate(who)]},
+            # Live workspaces send the admins who took part as `admins`, never the spec's `teammates` list.
+            "teammates": {"type": "admin.list", "admins": [{"type": "admin", "id": admin["id"]}]},
             "custom_attributes": {"Issue type": pick(rng, ["bug", "question", "billing"]),
                                   "escalated": rng.random() < 0.1},
             "first_contact_reply": {"created_at": made, "type": "conversation", "url": None} if inbound else None,
@@ -381,6 +426,27 @@ class Generator:
             "statistics": self.statistics(made, parts, state),
             "linked_objects": {"type": "list", "total_count": 0, "has_more": False, "data": []},
             "ai_agent_participated": False, "ai_agent": None}
+        # Keys with spaces and colons, values of mixed types (`Created by` is an admin id as an integer).
+        if xr() < 0.3:
+            conv["custom_attributes"]["Fin AI Agent: Preview"] = xr() < 0.5
+            conv["custom_attributes"]["Created by"] = int(admin["id"])
+        if xr() < 0.2:
+            conv["ai_agent_participated"] = True
+            conv["ai_agent"] = {
+                "source_type": "essentials_plan_setup", "source_title": None, "last_answer_type": pick_x(xr, AI_ANSWERS),
+                "resolution_state": pick_x(xr, AI_RESOLUTIONS), "rating": 1 + int(xr() * 5) if xr() < 0.5 else None,
+                "rating_remark": None, "created_at": made, "updated_at": updated,
+                "content_sources": {"type": "content_source.list", "total_count": 1, "content_sources": [
+                    {"content_type": "article", "url": "/help/en/articles/%d" % (30 + int(xr() * 60)),
+                     "title": "How to export your data", "locale": "en"}]}}
+        k = int(xr() * 3)
+        conv["topics"] = {"type": "topic.list", "total_count": k, "topics": [
+            {"type": "topic", "id": 7000 + j, "name": t} for j, t in enumerate(TOPICS[:k])]}
+        conv["ticket"] = None  # set for conversations linked to a ticket (workspace.py, once tickets exist)
+        # whatever Intercom adds next: a new top-level field, and a new key inside a declared object
+        conv["custom_channel"] = {"type": "custom_channel", "name": "WhatsApp", "external_id": "wa-%d" % int(cid)} \
+            if xr() < 0.25 else None
+        conv["statistics"]["count_ai_replies_v2"] = int(xr() * 4)
         return conv, parts
 
     def statistics(self, made, parts, state):

@@ -37,7 +37,8 @@ FIELDS = {
 # Multi-valued search fields: a filter matches when any of the values does (NIN/!=: when none does).
 CONVERSATION_LISTS = {
     "contact_ids": lambda r: [c["id"] for c in r["contacts"]["contacts"]],
-    "teammate_ids": lambda r: [t["id"] for t in (r["teammates"] or {}).get("teammates", [])],
+    # live workspaces list the teammates under `admins` (the spec's `teammates` list is never sent)
+    "teammate_ids": lambda r: [t["id"] for t in (r["teammates"] or {}).get("admins", [])],
     "tag_ids": lambda r: [t["id"] for t in r["tags"]["tags"]]}
 
 

@@ -77,7 +77,8 @@ class Ticketing:
                   "ticket_state": None, "ticket_type": ttype,
                   "contacts": {"type": "contact.list", "contacts": [
                       {"type": "contact", "id": contact["id"], "external_id": contact.get("external_id")}]},
-                  "admin_assignee_id": admin["id"],
+                  # assignee ids are strings, "0" when unassigned (API-NOTES 10)
+                  "admin_assignee_id": "0" if int(self.counters["number"]) % 5 == 0 else admin["id"],
                   "team_assignee_id": ws.teams[0]["id"] if r.random() < 0.5 else "0",
                   "created_at": made, "updated_at": made, "open": True,
                   "linked_objects": {"type": "list", "total_count": 0, "has_more": False, "data": []},

@@ -17,7 +17,10 @@ from .tickets import Ticketing
 MAX_EMBEDDED = 10  # contact tags/companies/notes embed at most 10 items (has_more says there are more)
 MAX_PARTS = 500    # GET /conversations/{id} returns only the 500 most recent parts
 KINDS = ("contacts", "companies", "conversations", "tickets")
-NO_LISTS = {"tags": [], "companies": [], "notes": []}
+NO_LISTS = {"tags": [], "companies": [], "notes": [], "opted_in": (), "opted_out": ()}
+# Subscription types (content.py) a contact opted out of (the opt-out types) or into (the opt-in one).
+OPT_OUTS = [(), ("135",), ("135", "137"), ("137",)]
+OPT_INS = [(), ("136",)]
 
 
 class MutationError(ValueError):
@@ -67,6 +70,27 @@ class Workspace:
         self._make_conversations(conversations)
         self.ticketing = Ticketing(self, tickets)  # sets self.tickets and self.ticket_parts
         self.content = Content(self, activity_logs)
+        self._link_tickets()
+
+    def _link_tickets(self):
+        """Some conversations became tickets: `ticket` holds the ticket with an integer id (the ticket's own
+        id is a string) and custom attributes wrapped as {value, type}; `linked_objects` lists it."""
+        xr = self.gen.xr
+        convs = sorted(self.conversations)
+        for tid in sorted(self.tickets) if convs else ():
+            if xr() >= 0.3:
+                continue
+            t, cid = self.tickets[tid], convs[int(xr() * len(convs))]
+            conv = self.conversations[cid]
+            if conv["ticket"] is not None:
+                continue
+            kinds = {a["name"]: a["data_type"] for a in t["ticket_type"]["ticket_type_attributes"]["data"]}
+            attrs = {k: {"value": v, "type": kinds.get(k, "string")} for k, v in t["ticket_attributes"].items()}
+            ticket = {"type": "ticket", "id": int(tid), "ticket_id": t["ticket_id"], "category": t["category"],
+                      "custom_attributes": attrs, "ticket_state": t["ticket_state"]["category"]}
+            link = {"type": "ticket", "id": tid, "category": t["category"]}
+            self.conversations[cid] = dict(conv, ticket=ticket, linked_objects={
+                "type": "list", "total_count": 1, "has_more": False, "data": [link]})
 
     # ---- generation -----------------------------------------------------------------------------------
     def _make_segments(self):
@@ -129,7 +153,10 @@ class Workspace:
         notes.sort(key=lambda nt: (-nt["created_at"], nt["id"]))  # newest first, as GET .../notes lists them
         for nt in notes:
             self.notes[nt["id"]] = nt
-        self.lists[c["id"]] = {"tags": tags, "companies": list(company_ids), "notes": [nt["id"] for nt in notes]}
+        x = self.gen.xr()  # the second RNG: the spec-shaped workspace stays as it was (generate.py)
+        self.lists[c["id"]] = {"tags": tags, "companies": list(company_ids), "notes": [nt["id"] for nt in notes],
+                               "opted_out": OPT_OUTS[int(x * 16)] if x < 0.25 else (),
+                               "opted_in": OPT_INS[1] if x > 0.7 else ()}
         self.contacts[c["id"]] = c
 
     def contact_view(self, c, full=False):
@@ -149,6 +176,12 @@ class Workspace:
         out["notes"] = {"type": "list", "data": [{"type": "note", "id": i, "url": "/notes/" + i} for i in notes[:cut]],
                         "url": "/contacts/%s/notes" % cid, "total_count": len(notes),
                         "has_more": len(notes) > MAX_EMBEDDED}
+        # Live workspaces send these two subscription lists (API-NOTES 10); the shape is the other lists'.
+        for key, subs in (("opted_out_subscription_types", lists["opted_out"]),
+                          ("opted_in_subscription_types", lists["opted_in"])):
+            out[key] = {"type": "list", "data": [{"type": "subscription", "id": s, "url": "/subscriptions/" + s}
+                                                 for s in subs],
+                        "url": "/contacts/%s/subscriptions" % cid, "total_count": len(subs), "has_more": False}
         return out
 
     def _make_conversations(self, n):
@@ -427,7 +460,7 @@ class Workspace:
         count, g, out = int(body.get("count", 1)), self.gen, []
         for i in ids:
             conv = self.conversations[i]
-            admin = self.admin_by_id.get(conv["teammates"]["teammates"][0]["id"], self.admins[0])
+            admin = self.admin_by_id.get(conv["teammates"]["admins"][0]["id"], self.admins[0])
             person = self.contacts.get(conv["contacts"]["contacts"][0]["id"]) or {
                 "role": "user", "id": conv["contacts"]["contacts"][0]["id"], "name": None, "email": None}
             new = [g.part(person, admin, k, ts) for k in range(count)]

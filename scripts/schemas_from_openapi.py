@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
-"""Derive the tap's JSON schemas (schemas/*.json) from Intercom's OpenAPI description.
+"""Derive the tap's JSON schemas (schemas/*.json) from Intercom's OpenAPI descriptions.
 
 Usage:
-    scripts/schemas_from_openapi.py PATH_TO_OPENAPI_YAML [--out DIR]
-    scripts/schemas_from_openapi.py PATH_TO_OPENAPI_YAML --check [--notes API-NOTES.md]
+    scripts/schemas_from_openapi.py SPEC.yaml [SPEC.yaml ...] [--out DIR]
+    scripts/schemas_from_openapi.py SPEC.yaml [SPEC.yaml ...] --check [--notes API-NOTES.md]
+
+    e.g. scripts/schemas_from_openapi.py /work/shared/intercom-api/openapi-2.1{4,5,6}.yaml --check \
+             --notes /work/shared/intercom-api/API-NOTES.md
 
 Developer tool only (needs PyYAML; `--check` also needs jsonschema and singer-python);
-the tap never imports it.  The spec the schemas are pinned to is 2.14
-(`/work/shared/intercom-api/openapi-2.14.yaml`, `Intercom-Version: 2.14`).
+the tap never imports it.  The schemas are the union of the specs given, 2.14, 2.15 and 2.16
+(`/work/shared/intercom-api/openapi-2.1{4,5,6}.yaml`), plus what live workspaces send (`REAL_WORLD`):
+the tap asks for `Intercom-Version: 2.14`, yet Intercom adds fields to its objects without a new
+version, so a field a later version declares may already arrive.
 
 Generation
 ----------
-Every stream schema starts from one component in `components.schemas` and is
-converted by a handful of generic rules (see `Converter`):
+Every stream schema starts from one component in `components.schemas`, converted in each
+spec that has it and merged (`union`): properties at every depth, the union of the types
+where versions disagree (none do today), a property any version declares is declared.
+Each spec's component is converted by a handful of generic rules (see `Converter`):
 
 * `$ref` is inlined (sibling keys such as `nullable` next to a `$ref` are honoured),
   `allOf` is merged, `oneOf`/`anyOf` is collapsed to one type (object variants are
@@ -33,9 +40,10 @@ converted by a handful of generic rules (see `Converter`):
   `additionalProperties`) become free-form `{"type": ["null", "object"],
   "additionalProperties": true}`.
 
-After conversion the per-file `OVERRIDES` are applied (documented inline), then
-`NON_NULL`.  Output is pretty-printed JSON (2-space indent), property order follows
-the spec, so re-running on the same spec gives byte-identical files.
+After conversion and merging the per-file `OVERRIDES` are applied (documented inline), then
+the `REAL_WORLD` additions, then `NON_NULL`.  Output is pretty-printed JSON (2-space indent),
+property order follows the first spec (later specs' additions after it), so re-running on
+the same specs gives byte-identical files.
 
 Self-check (`--check`)
 ----------------------
@@ -43,7 +51,8 @@ Regenerates in memory and compares with the files on disk, loads every file and 
 `Draft4Validator.check_schema`, checks the structural rules above, then validates
 examples: (a) a record synthesised from each component's per-property `example`
 values, (b) records taken from the spec's response examples of the endpoints the
-tap calls, and (c) with `--notes`, records in the ```json blocks of API-NOTES.md.
+tap calls (both for every spec given), and (c) with `--notes`, records in the ```json
+blocks of API-NOTES.md.
 Each example is converted the way the tap converts records (epoch ints -> RFC 3339,
 ids -> strings, a contact's plain avatar URL -> {type, image_url}) and validated with
 Draft4Validator; it is also fed raw through singer-python's Transformer (unix-seconds
@@ -125,6 +134,7 @@ FILES = {
     "news_item.json": "news_item",                # news_items
     "newsfeed.json": "newsfeed",                  # newsfeeds
     "subscription_type.json": "subscription_type",  # subscription_types
+    "deleted_conversation.json": "deleted_conversation_item",  # deleted_conversations (2.16 only)
 }
 
 # Key and replication fields: the only non-null properties (top level only).
@@ -152,6 +162,7 @@ NON_NULL = {
     "news_item.json": ["id"],
     "newsfeed.json": ["id"],
     "subscription_type.json": ["id"],
+    "deleted_conversation.json": ["id"],
 }
 
 # Per-file overrides, applied in order after the generic conversion.
@@ -174,20 +185,6 @@ OVERRIDES = {
         ("set", "companies.type", STRING),
         ("set", "notes.type", STRING),
         ("set", "social_profiles.type", STRING),
-        # Real responses carry fields the 2.14 component does not declare
-        # (API-NOTES 3.7; 2.11 declared formatted_phone; location codes and the
-        # fields below appear in the 2.14/2.16 GET /contacts/{id} examples).
-        ("set", "formatted_phone", STRING),
-        ("set", "location.country_code", STRING),
-        ("set", "location.continent_code", STRING),
-        ("set", "opted_out_subscription_types", ADDRESSABLE_LIST),
-        ("set", "opted_in_subscription_types", ADDRESSABLE_LIST),
-        ("set", "utm_campaign", STRING),
-        ("set", "utm_content", STRING),
-        ("set", "utm_medium", STRING),
-        ("set", "utm_source", STRING),
-        ("set", "utm_term", STRING),
-        ("set", "referrer", STRING),
         # Declared by the GET /contacts/{id} response (allOf contact + this field).
         ("set", "enabled_push_messaging", BOOLEAN),
         # 2.16 opt-in (`include_merge_history=true`, component merge_history_item);
@@ -270,6 +267,40 @@ OVERRIDES = {
     "news_item.json": [],
     "newsfeed.json": [],
     "subscription_type.json": [],
+}
+
+# What live workspaces send that no spec version declares (API-NOTES 10 and 3.7: responses recorded
+# 2020-2026), applied after OVERRIDES, same actions.  Ids that arrive as integers (conversations'
+# admin_assignee_id/team_assignee_id, articles' author_id, content_id) stay declared as strings: the tap
+# turns numbers into their text without loss.  A value whose real type differs in kind from the spec's
+# (an object where the spec says a string) is declared with both types: {"type": ["null", "string",
+# "object"], ...}; none is known today beyond the free-form objects below.
+REAL_WORLD = {
+    "contact.json": [
+        ("set", "formatted_phone", STRING),           # declared by 2.11, still sent
+        ("set", "location.country_code", STRING),     # in the 2.14/2.16 GET /contacts/{id} examples
+        ("set", "location.continent_code", STRING),
+        ("set", "opted_out_subscription_types", ADDRESSABLE_LIST),  # lists like tags
+        ("set", "opted_in_subscription_types", ADDRESSABLE_LIST),
+        ("set", "utm_campaign", STRING),
+        ("set", "utm_content", STRING),
+        ("set", "utm_medium", STRING),
+        ("set", "utm_source", STRING),
+        ("set", "utm_term", STRING),
+        ("set", "referrer", STRING),
+        ("set", "sms_consent", BOOLEAN),              # SMS compliance data
+        ("set", "unsubscribed_from_sms", BOOLEAN),
+    ],
+    "conversation.json": [
+        # Every recording 2022-2026 lists the teammates under `admins`, never the spec's `teammates`
+        # list (which stays declared: a workspace may yet send it).
+        ("set", "teammates.admins", arr(obj(type=STRING, id=STRING))),
+        # `topics` ({} in the spec's examples) and `ticket` (an object with an integer id and custom
+        # attributes wrapped as {value, type}) stay free-form (OVERRIDES): shapes not published.
+    ],
+    "article.json": [
+        ("set", "content_id", STRING),                # list items carry it (an integer)
+    ],
 }
 
 TIMESTAMP_NAMES = {"waiting_since", "snoozed_until"}
@@ -479,14 +510,49 @@ def non_null(prop):
     return out
 
 
-def build_schemas(spec):
-    conv = Converter(spec)
+def _types(node):
+    typ = node.get("type")
+    return list(typ) if isinstance(typ, list) else [typ]
+
+
+def union(a, b, path=""):
+    """One schema admitting what either admits: the types united (null first), properties merged at
+    every depth (a's order, then b's additions), array items united.  A free-form object and a
+    declared one give the declared one (undeclared keys are kept by the tap either way)."""
+    if a == b:
+        return copy.deepcopy(a)
+    out = copy.deepcopy(a)
+    types = _types(a) + [t for t in _types(b) if t not in _types(a)]
+    out["type"] = (["null"] if "null" in types else []) + [t for t in types if t != "null"]
+    if "properties" in b:
+        props = out.setdefault("properties", {})
+        out.pop("additionalProperties", None)
+        for name, sub in b["properties"].items():
+            props[name] = union(props[name], sub, path + "." + name) if name in props else copy.deepcopy(sub)
+    elif "additionalProperties" in b and "properties" not in out:
+        out["additionalProperties"] = b["additionalProperties"]
+    if "items" in b:
+        out["items"] = union(out["items"], b["items"], path + "[]") if "items" in out else copy.deepcopy(b["items"])
+    if a.get("format") != b.get("format") or (out.get("format") and [t for t in out["type"] if t != "null"] != ["string"]):
+        raise SpecError("%s: versions disagree on a date-time (%r, %r); settle it in OVERRIDES" % (path, a, b))
+    return out
+
+
+def build_schemas(specs):
+    """{file: schema} from one spec or a list of specs (the union of their components)."""
+    convs = [Converter(spec) for spec in (specs if isinstance(specs, list) else [specs])]
     out = {}
     for filename, component in FILES.items():
-        converted = conv.convert({"$ref": "#/components/schemas/" + component}, None,
-                                 path=component)
+        converted = None
+        for conv in convs:
+            if component not in conv.components:
+                continue  # a component only later versions have (deleted_conversation_item: 2.16)
+            one = conv.convert({"$ref": "#/components/schemas/" + component}, None, path=component)
+            converted = one if converted is None else union(converted, one, component)
+        if converted is None:
+            raise SpecError("%s: no spec given has component %s" % (filename, component))
         schema = {"type": "object", "properties": converted["properties"]}
-        for override in OVERRIDES[filename]:
+        for override in OVERRIDES.get(filename, []) + REAL_WORLD.get(filename, []):
             apply_override(schema, override)
         for key in NON_NULL[filename]:
             schema["properties"][key] = non_null(schema["properties"][key])
@@ -680,23 +746,27 @@ EXAMPLE_SOURCES = [
     ("news_item.json", "get", "/news/news_items"),
     ("newsfeed.json", "get", "/news/newsfeeds"),
     ("subscription_type.json", "get", "/subscription_types"),
+    ("deleted_conversation.json", "get", "/conversations/deleted"),
 ]
 # The `type` of a file's records in responses (None: the records carry no type; every listed item counts).
 RECORD_TYPE = {**{f: c for f, c in FILES.items()}, "ticket_state.json": "ticket_state", "activity_log.json": None,
                "article.json": "article", "help_center_collection.json": None, "news_item.json": "news-item",
-               "subscription_type.json": "subscription"}
+               "subscription_type.json": "subscription", "deleted_conversation.json": "conversation"}
 LIST_KEYS = ("data", "admins", "teams", "segments", "conversations", "tickets", "activity_logs")
+# Deleted conversations share `type: conversation` with conversations: only items with deleted_at are theirs.
+RECORD_TEST = {"deleted_conversation.json": lambda item: "deleted_at" in item}
 
 
-def records_in(payload, record_type):
+def records_in(payload, record_type, filename=None):
     if not isinstance(payload, dict):
         return []
+    test = RECORD_TEST.get(filename, lambda item: True)
     if record_type is not None and payload.get("type") == record_type:
-        return [payload]
+        return [payload] if test(payload) else []
     out = []
     for key in LIST_KEYS:
         for item in payload.get(key) or []:
-            if isinstance(item, dict) and item.get("type", record_type) == record_type:
+            if isinstance(item, dict) and item.get("type", record_type) == record_type and test(item):
                 out.append(item)
     return out
 
@@ -729,7 +799,10 @@ def explode(filename, record):
 
 def spec_examples(spec, conv):
     examples = []  # (label, file, raw record)
+    version = (spec.get("info") or {}).get("version", "?")
     for filename, component in FILES.items():
+        if component not in conv.components:
+            continue
         rec = component_example(conv, {"$ref": "#/components/schemas/" + component})
         if filename == "social_profile.json":
             rec.update(contact_id="5ba682d23d7cf92bef87bfd4", contact_updated_at=1571672154)
@@ -738,19 +811,21 @@ def spec_examples(spec, conv):
         if filename == "ticket_part.json":
             rec.update(ticket_id="631", ticket_updated_at=1663597260)
         for fname, r in explode(filename, rec):
-            examples.append(("component %s example" % component, fname, r))
+            examples.append(("%s component %s example" % (version, component), fname, r))
     for filename, method, path in EXAMPLE_SOURCES:
-        op = spec["paths"][path][method]
+        op = (spec["paths"].get(path) or {}).get(method)
+        if op is None:
+            continue  # an endpoint this version does not have
         for code, response in op["responses"].items():
             if not str(code).startswith("2"):
                 continue
             for content in (response.get("content") or {}).values():
                 named = dict((content.get("examples") or {}))
                 for ex_name, ex in named.items():
-                    for rec in records_in(ex.get("value"), RECORD_TYPE[filename]):
+                    for rec in records_in(ex.get("value"), RECORD_TYPE[filename], filename):
                         for fname, r in explode(filename, rec):
-                            examples.append(("%s %s %s %r" % (method.upper(), path, code, ex_name),
-                                             fname, r))
+                            examples.append(("%s %s %s %s %r" % (version, method.upper(), path, code,
+                                                                 ex_name), fname, r))
     return examples
 
 
@@ -765,7 +840,7 @@ def notes_examples(notes_path):
             continue
         for filename in FILES:
             rtype = RECORD_TYPE[filename]
-            for rec in records_in(payload, rtype):
+            for rec in records_in(payload, rtype, filename):
                 for fname, r in explode(filename, rec):
                     examples.append(("API-NOTES json block %d" % i, fname, r))
     # the notes also give single-line records for team/data_attribute models
@@ -776,14 +851,13 @@ def notes_examples(notes_path):
     return examples
 
 
-def run_check(spec_path, out_dir, notes_path):
+def run_check(spec_paths, out_dir, notes_path):
     import jsonschema
     import importlib
     singer_transform = importlib.import_module("singer.transform")
 
-    spec = load_spec(spec_path)
-    schemas = build_schemas(spec)
-    conv = Converter(spec)
+    specs = [load_spec(path) for path in spec_paths]
+    schemas = build_schemas(specs)
     failures = []
 
     # 1. files on disk are current and valid draft 4
@@ -803,14 +877,21 @@ def run_check(spec_path, out_dir, notes_path):
             failures.append("%s: %s" % (filename, problem))
 
     # 2. conversation list/search items are the conversation component minus parts
-    item = dict(spec["components"]["schemas"]["conversation_list_item"]["properties"])
-    full = dict(spec["components"]["schemas"]["conversation"]["properties"])
-    full.pop("conversation_parts", None)
-    if item != full:
-        failures.append("conversation_list_item differs from conversation minus parts")
+    for spec in specs:
+        components = spec["components"]["schemas"]
+        if "conversation_list_item" not in components:
+            continue
+        item = dict(components["conversation_list_item"]["properties"])
+        full = dict(components["conversation"]["properties"])
+        full.pop("conversation_parts", None)
+        if item != full:
+            failures.append("%s: conversation_list_item differs from conversation minus parts"
+                            % spec["info"]["version"])
 
-    # 3. examples
-    examples = spec_examples(spec, conv)
+    # 3. examples, from every spec
+    examples = []
+    for spec in specs:
+        examples += spec_examples(spec, Converter(spec))
     if notes_path:
         examples += notes_examples(notes_path)
     counts = {}
@@ -856,7 +937,7 @@ def run_check(spec_path, out_dir, notes_path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("spec", help="path to the OpenAPI YAML (pinned: 2.14)")
+    parser.add_argument("spec", nargs="+", help="paths to the OpenAPI YAML files (2.14, 2.15, 2.16)")
     default_out = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                "schemas")
     parser.add_argument("--out", default=default_out, help="schema directory (default: %(default)s)")
@@ -867,7 +948,7 @@ def main(argv=None):
 
     if args.check:
         return run_check(args.spec, args.out, args.notes)
-    schemas = build_schemas(load_spec(args.spec))
+    schemas = build_schemas([load_spec(path) for path in args.spec])
     write_schemas(schemas, args.out)
     for filename in schemas:
         print(os.path.join(args.out, filename))

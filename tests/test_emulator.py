@@ -812,7 +812,7 @@ def test_extra_fields_reach_every_served_object_and_the_truth(fresh):
         "contact": {"loyalty_tier": "gold", "preferences": {"channel": "sms", "weekly": True},
                     "badges": [{"name": "early"}], "location.region_code": "XX",
                     "social_profiles.data.*.verified": True, "no_such_parent.key": 1},
-        "conversation": {"custom_channel": {"type": "channel", "id": 7}, "statistics.count_bot_replies": 2},
+        "conversation": {"partner_channel": {"type": "channel", "id": 7}, "statistics.count_bot_replies": 2},
         "conversation_part": {"reactions": ["👍"]},
         "company": {"health_score": 0.75}, "admin": {"out_of_office": False},
         "ticket": {"sla_due_at": 1700000000}, "ticket_part": {"channel": "email"},
@@ -835,11 +835,11 @@ def test_extra_fields_reach_every_served_object_and_the_truth(fresh):
     has_contact_fields(c.ok("get", "/contacts/" + found[0]["id"]))
     # references to a contact inside a conversation are not contact records
     convs = c.search_all("conversations", ALL_CONVERSATIONS)
-    assert all(x["custom_channel"] == {"type": "channel", "id": 7} for x in convs)
+    assert all(x["partner_channel"] == {"type": "channel", "id": 7} for x in convs)
     assert all(x["statistics"]["count_bot_replies"] == 2 and "time_to_assignment" in x["statistics"] for x in convs)
     assert all("loyalty_tier" not in ref for x in convs for ref in x["contacts"]["contacts"])
     one = c.ok("get", "/conversations/" + convs[0]["id"])
-    assert one["custom_channel"]["id"] == 7
+    assert one["partner_channel"]["id"] == 7
     assert all(p["reactions"] == ["👍"] for p in one["conversation_parts"]["conversation_parts"])
     assert all(x["health_score"] == 0.75 for x in c.ok("get", "/companies", per_page=50)["data"])
     assert all(x["health_score"] == 0.75 for x in c.ok("get", "/companies/scroll")["data"])
@@ -857,7 +857,7 @@ def test_extra_fields_reach_every_served_object_and_the_truth(fresh):
     for rec in truth["users"] + truth["contacts"]:
         has_contact_fields(rec)
     assert all(p["verified"] for p in truth["social_profiles"])
-    assert all(x["custom_channel"]["id"] == 7 for x in truth["conversations"])
+    assert all(x["partner_channel"]["id"] == 7 for x in truth["conversations"])
     assert all(p["reactions"] == ["👍"] for p in truth["conversation_parts"])
     assert all(p["channel"] == "email" for p in truth["ticket_parts"])
     assert all(x["audience"] == "everyone" for x in truth["help_center_collections"])
@@ -870,7 +870,7 @@ def test_extra_fields_reach_every_served_object_and_the_truth(fresh):
     assert "loyalty_tier" not in cfg["extra_fields"]["contact"] and "conversation" not in cfg["extra_fields"]
     rec = c.search_all("contacts", ALL_CONTACTS)[0]
     assert "loyalty_tier" not in rec and rec["badges"] == [{"name": "early"}]
-    assert all("custom_channel" not in x for x in c.search_all("conversations", ALL_CONVERSATIONS))
+    assert all("partner_channel" not in x for x in c.search_all("conversations", ALL_CONVERSATIONS))
     fresh.configure(extra_fields={"contact": None, "conversation_part": None, "company": None, "admin": None,
                                   "ticket": None, "ticket_part": None, "article": None, "collection": None,
                                   "tag": None})
@@ -883,3 +883,52 @@ def test_extra_fields_reach_every_served_object_and_the_truth(fresh):
 def test_extra_fields_from_the_test_fixture(emulator):
     emulator.configure(extra_fields={"contact": {"future_field": 1}})
     assert emulator.truth("users")["users"][0]["future_field"] == 1
+
+
+def test_records_have_the_shapes_live_workspaces_send(emu, truth):
+    """API-NOTES section 10: what recorded responses hold that the spec does not say."""
+    c = Client(emu)
+    convs = c.search_all("conversations", ALL_CONVERSATIONS)
+    for conv in convs:
+        assert conv["teammates"]["type"] == "admin.list" and "teammates" not in conv["teammates"]
+        assert [a["type"] for a in conv["teammates"]["admins"]] == ["admin"]
+        assert conv["admin_assignee_id"] is None or type(conv["admin_assignee_id"]) is int
+        assert conv["topics"]["type"] == "topic.list" and isinstance(conv["ai_agent_participated"], bool)
+        assert conv["linked_objects"]["type"] == "list"
+    assert any(type(x["team_assignee_id"]) is int for x in convs)
+    assert any(x["ai_agent"] and x["ai_agent_participated"] for x in convs)
+    assert any(x["ai_agent"] is None for x in convs)
+    linked = [x for x in convs if x["ticket"]]
+    assert linked and all(type(x["ticket"]["id"]) is int for x in linked)
+    tickets = {t["id"]: t for t in truth["tickets"]}
+    for x in linked:  # the ticket's own id is a string; the conversation holds it as an integer
+        assert str(x["ticket"]["id"]) in tickets and x["linked_objects"]["data"][0]["id"] == str(x["ticket"]["id"])
+        assert all(set(v) == {"value", "type"} for v in x["ticket"]["custom_attributes"].values())
+    odd = [x["custom_attributes"] for x in convs if "Created by" in x["custom_attributes"]]
+    assert odd and all(type(a["Created by"]) is int and isinstance(a["Fin AI Agent: Preview"], bool) for a in odd)
+    # search by teammate reads the admins list
+    admin = convs[0]["teammates"]["admins"][0]["id"]
+    found = c.search_all("conversations", {"field": "teammate_ids", "operator": "=", "value": admin})
+    assert convs[0]["id"] in {x["id"] for x in found}
+    assert {x["id"] for x in found} == {x["id"] for x in convs if x["teammates"]["admins"][0]["id"] == admin}
+
+    people = c.search_all("contacts", ALL_CONTACTS)
+    for p in people:
+        assert isinstance(p["sms_consent"], bool) and isinstance(p["unsubscribed_from_sms"], bool)
+        assert {"utm_campaign", "utm_content", "utm_medium", "utm_source", "utm_term", "referrer"} <= set(p)
+        assert "android_app_name" in p and "ios_device" in p  # explicit nulls
+        assert {"country_code", "continent_code"} <= set(p["location"])
+        for key in ("opted_in_subscription_types", "opted_out_subscription_types"):
+            assert p[key]["type"] == "list" and p[key]["total_count"] == len(p[key]["data"])
+    assert any(p["sms_consent"] for p in people) and any(p["utm_source"] for p in people)
+    assert any(p["opted_out_subscription_types"]["data"] for p in people)
+    assert any(p["opted_in_subscription_types"]["data"] for p in people)
+
+    articles = c.ok("get", "/articles", per_page=50)["data"]
+    assert all(type(a["content_id"]) is int and type(a["author_id"]) is int for a in articles)
+    logs = truth["activity_logs"]
+    assert any(type(x["metadata"].get("admin", {}).get("id")) is int for x in logs)
+    assert any(type(x["metadata"].get("team", {}).get("id")) is int for x in logs)
+    assert all(type(x["performed_by"]["id"]) is str for x in logs)
+    assert all(type(t["admin_assignee_id"]) is str for t in truth["tickets"])
+    assert "0" in {t["admin_assignee_id"] for t in truth["tickets"]}
