@@ -15,9 +15,9 @@ from test_e2e_postgres import E2E, PG, TARGET_POSTGRES, pg_drop_schema, pg_query
 PIPELINEWISE = E2E / "pipelinewise-target-postgres" / "bin" / "target-postgres"
 DUCKDB = E2E / "target-duckdb" / "bin" / "target-duckdb"
 STREAMS = {"users", "companies", "conversations"}
-NEW = {"contact": {"sms_consent": True, "loyalty_tier": "gold", "location.continent_code": "EU"},
-       "company": {"health_score": 0.75},
-       "conversation": {"ai_topics_v2": {"topics": [{"name": "billing"}]}, "source.delivered_as_v2": "api"}}
+NEW = {"contact": {"consent_i15": True, "loyalty_i15": "gold", "location.continent_i15": "EU"},
+       "company": {"health_i15": 0.75},
+       "conversation": {"topics_i15": {"topics": [{"name": "billing"}]}, "source.delivered_as_i15": "api"}}
 
 _DUCK_QUERY = r"""
 import json, sys, duckdb
@@ -99,25 +99,25 @@ def test_new_fields_between_two_runs_load_into_the_target(make_emulator, tmp_pat
     catalog = select_streams(discover(tmp_path, tap_config(emulator.url, typed_custom_attributes=False)), STREAMS)
     try:
         _, state = pipeline(tmp_path, "run1", target, config, catalog, None)
-        assert "sms_consent" not in target.columns("users")
+        assert "consent_i15" not in target.columns("users")
         emulator.configure(extra_fields=NEW)
         users = emulator.mutate(action="update", stream="users", count=4)["ids"]
         conversations = emulator.mutate(action="update", stream="conversations", count=3)["ids"]
         log, _ = pipeline(tmp_path, "run2", target, config, catalog, state)
-        assert "'sms_consent' (boolean)" in log
+        assert "'consent_i15' (boolean)" in log
 
-        assert {"sms_consent", "loyalty_tier"} <= target.columns("users")
-        rows = {r["id"]: r for r in target.rows("users", ["id", "sms_consent", "loyalty_tier", "location"])}
+        assert {"consent_i15", "loyalty_i15"} <= target.columns("users")
+        rows = {r["id"]: r for r in target.rows("users", ["id", "consent_i15", "loyalty_i15", "location"])}
         for user_id in users:
             row = rows[user_id]
-            assert row["sms_consent"].lower() in ("true", "t"), row
-            assert row["loyalty_tier"] == "gold"
-            assert json.loads(row["location"])["continent_code"] == "EU"
-        companies = target.rows("companies", ["id", "health_score"])
-        assert companies and all(float(c["health_score"]) == 0.75 for c in companies)
-        rows = {r["id"]: r for r in target.rows("conversations", ["id", "ai_topics_v2", "source"])}
+            assert row["consent_i15"].lower() in ("true", "t"), row
+            assert row["loyalty_i15"] == "gold"
+            assert json.loads(row["location"])["continent_i15"] == "EU"
+        companies = target.rows("companies", ["id", "health_i15"])
+        assert companies and all(float(c["health_i15"]) == 0.75 for c in companies)
+        rows = {r["id"]: r for r in target.rows("conversations", ["id", "topics_i15", "source"])}
         for conversation_id in conversations:
-            assert json.loads(rows[conversation_id]["ai_topics_v2"]) == {"topics": [{"name": "billing"}]}
-            assert json.loads(rows[conversation_id]["source"])["delivered_as_v2"] == "api"
+            assert json.loads(rows[conversation_id]["topics_i15"]) == {"topics": [{"name": "billing"}]}
+            assert json.loads(rows[conversation_id]["source"])["delivered_as_i15"] == "api"
     finally:
         target.drop()
