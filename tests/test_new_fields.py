@@ -20,7 +20,8 @@ NEW = {"contact": {"consent_i15": True, "loyalty_i15": False},
        "conversation_part": {"reactions_i15": ["+1"]}, "social_profile": {"verified_i15": True},
        "company": {"health_score_i15": 0.75}}
 NEW_FIELDS = {"users": {"consent_i15", "loyalty_i15"}, "contacts": {"consent_i15", "loyalty_i15"},
-              "conversations": {"ai_agent_participated_i15", "linked_tickets_i15"}, "conversation_parts": {"reactions_i15"},
+              "conversations": {"ai_agent_participated_i15", "linked_tickets_i15"},
+              "conversation_parts": {"reactions_i15"},
               "social_profiles": {"verified_i15"}, "companies": {"health_score_i15"}}
 
 
@@ -193,3 +194,19 @@ def test_a_sampled_catalog_syncs_its_new_fields_without_widening(tmp_path, small
     assert "records now carry" not in run.stderr
     assert len([m for m in run.messages if m["type"] == "SCHEMA"]) == 1
     assert all(u["consent_i15"] is True for u in run.records("users"))
+
+
+def test_the_rows_hooks_reshape_without_loss():
+    from tap_intercom.streams import admin_rows, contact_rows
+    contact = {"id": "c1", "tags": {"type": "list", "has_more": True, "data": [
+        {"type": "tag", "id": "1", "url": "/tags/1", "applied_at": 1700000000}]}}
+    fetched = {"tags": [{"type": "tag", "id": "1", "name": "a"}, {"type": "tag", "id": 2, "name": "b"}]}
+    row, = contact_rows(contact, fetched)
+    assert row["tags"]["data"] == [{"type": "tag", "id": "1", "url": "/tags/1", "applied_at": 1700000000},
+                                   {"type": "tag", "id": "2", "url": "/tags/2"}]
+    assert admin_rows({"id": "1", "avatar": {"image_url": "u"}}, None)[0]["avatar"] == "u"
+    rich = {"image_url": "u", "image_url_2x": "v"}
+    admin, = admin_rows({"id": "1", "avatar": dict(rich)}, None)
+    out = _shape({"type": "object", "properties": {"id": {"type": "string"}, "avatar": {"type": ["null", "string"]}}}) \
+        .transform(admin)
+    assert json.loads(out["avatar"]) == rich

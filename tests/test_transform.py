@@ -160,9 +160,8 @@ def test_unexpected_types_are_converted_without_loss():
         "id": {"type": ["null", "string"]}, "name": {"type": ["null", "string"]},
         "flag": {"type": ["null", "string"]}, "blob": {"type": ["null", "string"]},
         "list": {"type": ["null", "string"]}, "count": {"type": ["null", "integer"]},
-        "a": {"type": ["null", "string"], "format": "date-time"}, "b": {"type": ["null", "string"], "format": "date-time"},
-        "c": {"type": ["null", "string"], "format": "date-time"}, "d": {"type": ["null", "string"], "format": "date-time"},
-        "e": {"type": ["null", "string"], "format": "date-time"}, "on": {"type": ["null", "boolean"]}}}
+        **{name: {"type": ["null", "string"], "format": "date-time"} for name in "abcde"},
+        "on": {"type": ["null", "boolean"]}}}
     record = {"id": 10553731, "name": 1.5, "flag": True, "blob": {"b": [1, "x"]}, "list": [1, 2], "count": "1,234",
               "a": "2024-02-29T10:00:00Z", "b": "1709200800", "c": "1709200800123", "d": 1709200800123,
               "e": "2024-02-29T12:00:00+02:00", "on": "false"}
