@@ -259,7 +259,7 @@ class Engine:
                 rows = stream.rows(record, fetched.get(stream.name)) if stream.rows else (record,)
                 shape, encoder = shapes[stream.name], encoders[stream.name]
                 for row in rows:
-                    if shape.added or not shape.known.issuperset(row):
+                    if not shape.known.issuperset(row) or shape.watch and shape.mistyped(row):
                         lines += shape.check(row)  # the widened SCHEMA, just before the record
                     try:
                         lines.append(encoder.line(shape.transform(row), extracted))

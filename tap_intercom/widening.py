@@ -61,11 +61,20 @@ class StreamShape:
         # every name that is not new: declared (selected or not) or deselected by the catalog
         self.known = frozenset(selection.schema.get("properties") or ()) | top_level_deselected(selection.metadata)
         self.added = {}  # name -> type, the fields declared this run
+        self.watch = ()  # (name, types that fit) of those a later value may widen (a string holds any value)
 
     def message(self):
         stream = self.stream
         return schema_message(stream.name, self.schema, stream.key,
                               [stream.replication_key] if stream.replication_key else None)
+
+    def mistyped(self, row):
+        """Whether a field declared this run holds a value its type cannot (cheap: only those fields)."""
+        for name, fits in self.watch:
+            value = row.get(name)
+            if value is not None and type(value) not in fits:
+                return True
+        return False
 
     def check(self, row):
         """The SCHEMA line(s) to write before `row`: none unless it carries a field that is new, or a value of
@@ -97,5 +106,6 @@ class StreamShape:
             self.fields.add(name)
         self.schema = schema
         self.known = self.known | changes.keys()
+        self.watch = tuple((name, _FITS[kind]) for name, kind in self.added.items() if kind != "string")
         self.transform = self.transform.widened(schema, frozenset(self.fields))
         return self.message()
