@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from .api import READ_ONLY_POSTS, Api, RawList, Request, plaintext
+from .extras import apply_truth
 from .limits import Faults, RateLimiter, Stats
 from .search import SearchError, Searcher
 from .workspace import MutationError, Workspace
@@ -119,6 +120,7 @@ class Emulator:
         t = self.ws.truth()
         if plain:  # bodies as GET /conversations/{id}?display_as=plaintext serves them
             t["conversation_parts"] = [dict(p, body=plaintext(p["body"])) for p in t["conversation_parts"]]
+        t = apply_truth(self.ws.extras, t)  # with the configured extra fields, as served
         return t[stream] if stream else t
 
     def stats(self):

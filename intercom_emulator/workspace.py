@@ -10,9 +10,9 @@ import threading
 import time
 
 from .content import Content
-from .extras import Extras, apply_truth
 from .generate import DAY, Generator
 from .tickets import Ticketing
+from .extras import Extras
 
 MAX_EMBEDDED = 10  # contact tags/companies/notes embed at most 10 items (has_more says there are more)
 MAX_PARTS = 500    # GET /conversations/{id} returns only the 500 most recent parts
@@ -69,28 +69,8 @@ class Workspace:
         self.deleted_conversations = {}  # id -> {type, id, deleted_at, metrics_retained}: GET /conversations/deleted
         self._make_conversations(conversations)
         self.ticketing = Ticketing(self, tickets)  # sets self.tickets and self.ticket_parts
-        self.content = Content(self, activity_logs)
         self._link_tickets()
-
-    def _link_tickets(self):
-        """Some conversations became tickets: `ticket` holds the ticket with an integer id (the ticket's own
-        id is a string) and custom attributes wrapped as {value, type}; `linked_objects` lists it."""
-        xr = self.gen.xr
-        convs = sorted(self.conversations)
-        for tid in sorted(self.tickets) if convs else ():
-            if xr() >= 0.3:
-                continue
-            t, cid = self.tickets[tid], convs[int(xr() * len(convs))]
-            conv = self.conversations[cid]
-            if conv["ticket"] is not None:
-                continue
-            kinds = {a["name"]: a["data_type"] for a in t["ticket_type"]["ticket_type_attributes"]["data"]}
-            attrs = {k: {"value": v, "type": kinds.get(k, "string")} for k, v in t["ticket_attributes"].items()}
-            ticket = {"type": "ticket", "id": int(tid), "ticket_id": t["ticket_id"], "category": t["category"],
-                      "custom_attributes": attrs, "ticket_state": t["ticket_state"]["category"]}
-            link = {"type": "ticket", "id": tid, "category": t["category"]}
-            self.conversations[cid] = dict(conv, ticket=ticket, linked_objects={
-                "type": "list", "total_count": 1, "has_more": False, "data": [link]})
+        self.content = Content(self, activity_logs)
 
     # ---- generation -----------------------------------------------------------------------------------
     def _make_segments(self):
@@ -215,6 +195,26 @@ class Workspace:
 
     def _replace_conversation_ts(self, cid, ts):
         self.conversations[cid] = dict(self.conversations[cid], updated_at=ts)
+
+    def _link_tickets(self):
+        """Some conversations became tickets: `ticket` holds the ticket with an integer id (the ticket's own
+        id is a string) and custom attributes wrapped as {value, type}; `linked_objects` lists it."""
+        xr = self.gen.xr
+        convs = sorted(self.conversations)
+        for tid in sorted(self.tickets) if convs else ():
+            if xr() >= 0.3:
+                continue
+            t, cid = self.tickets[tid], convs[int(xr() * len(convs))]
+            conv = self.conversations[cid]
+            if conv["ticket"] is not None:
+                continue
+            kinds = {a["name"]: a["data_type"] for a in t["ticket_type"]["ticket_type_attributes"]["data"]}
+            attrs = {k: {"value": v, "type": kinds.get(k, "string")} for k, v in t["ticket_attributes"].items()}
+            ticket = {"type": "ticket", "id": int(tid), "ticket_id": t["ticket_id"], "category": t["category"],
+                      "custom_attributes": attrs, "ticket_state": t["ticket_state"]["category"]}
+            link = {"type": "ticket", "id": tid, "category": t["category"]}
+            self.conversations[cid] = dict(conv, ticket=ticket, linked_objects={
+                "type": "list", "total_count": 1, "has_more": False, "data": [link]})
 
     # ---- reading ---------------------------------------------------------------------------------------
     def now(self):
@@ -499,7 +499,7 @@ class Workspace:
             parts = []
             for cid in sorted(self.conversations):
                 parts.extend(dict(p, conversation_id=cid) for p in self.recent_parts(cid))
-            return apply_truth(self.extras, {
+            return {
                 "users": [c for c in full if c["role"] == "user"],
                 "contacts": [c for c in full if c["role"] == "lead"],
                 "social_profiles": [dict(p, contact_id=c["id"]) for c in contacts
@@ -514,4 +514,4 @@ class Workspace:
                 "contact_attributes": self.attributes("contact", True),
                 "deleted_conversations": [self.deleted_conversations[i] for i in sorted(self.deleted_conversations)],
                 "cut_conversations": sorted(i for i, p in self.parts.items() if len(p) > MAX_PARTS),
-                **self.ticketing.truth(), **self.content.truth()})
+                **self.ticketing.truth(), **self.content.truth()}
