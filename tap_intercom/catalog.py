@@ -5,6 +5,7 @@ from pathlib import Path
 
 from tap_intercom.custom_attributes import typed
 from tap_intercom.errors import ConfigError
+from tap_intercom.sampling import declare
 from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
 
 
@@ -35,14 +36,17 @@ def _metadata(stream, schema):
     return entries
 
 
-def discover(custom_types=None):
+def discover(custom_types=None, sampled=None):
     """The catalog; `custom_types` ({model: {attribute: schema}}, see custom_attributes.py) types the models'
-    custom attributes."""
+    custom attributes; `sampled` ({stream: {field: type}}, see sampling.py) declares the fields the workspace
+    sends beyond the bundled schemas."""
     streams = []
     for stream in STREAMS:
         schema = load_schema(stream.schema)
         if custom_types:
             schema = typed(stream.schema, schema, custom_types)
+        if sampled and sampled.get(stream.name):
+            schema = declare(schema, sampled[stream.name])
         entry = {
             "tap_stream_id": stream.name,
             "stream": stream.name,

@@ -91,7 +91,9 @@ def run(args, redact):
         redact.append(config.access_token)
     if args.discover:
         from tap_intercom.custom_attributes import read_types
-        json.dump(discover(read_types(config) if config.typed_custom_attributes else None), sys.stdout, indent=2)
+        from tap_intercom.sampling import sample
+        types = read_types(config) if config.typed_custom_attributes else None
+        json.dump(discover(types, sample(config, STREAMS)), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
     catalog_path = args.catalog or args.properties

@@ -8,8 +8,8 @@ are. Names are kept exactly as Intercom has them (spaces, dots, `$`, leading dig
 import dataclasses
 import logging
 
-from tap_intercom.errors import ConfigError, TapError
-from tap_intercom.transform import _MAX_EPOCH, epoch_to_rfc3339
+from tap_intercom.errors import TapError
+from tap_intercom.transform import datetime_text
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -118,16 +118,12 @@ def _boolean(value):
 
 
 def _date(value):
-    # Intercom sends custom dates as epoch seconds; they arrive as RFC 3339 like the standard timestamps.
-    if type(value) in (int, float) and 0 <= value <= _MAX_EPOCH:
-        return epoch_to_rfc3339(int(value))
-    if type(value) is str:
-        from tap_intercom.config import parse_datetime
-        try:
-            return epoch_to_rfc3339(parse_datetime(value, "date"))
-        except ConfigError:
-            pass
-    raise Misfit
+    # Intercom sends custom dates as epoch seconds; they arrive as RFC 3339 like the standard timestamps
+    # (epoch milliseconds, numeric strings and ISO 8601 text too: transform.datetime_text).
+    text = datetime_text(value) if type(value) is not bool else None
+    if text is None:
+        raise Misfit
+    return text
 
 
 _CONVERT = {"string": _string, "integer": _integer, "number": _number, "boolean": _boolean}

@@ -111,9 +111,11 @@ def fetch_contact_list(contact, name, client):
 
 def contact_rows(contact, lists):
     for name, items in (lists or {}).items():
-        if items is not None:  # the complete list, in the embedded items' form
-            contact[name]["data"] = [{"type": item.get("type"), "id": str(item.get("id")),
-                                      "url": item.get("url") or f"/{name}/{item.get('id')}"} for item in items]
+        if items is not None:  # the complete list, in the embedded items' form; embedded items kept as sent
+            embedded = {str(item.get("id")): item for item in contact[name].get("data") or () if isinstance(item, dict)}
+            contact[name]["data"] = [embedded.get(str(item.get("id"))) or {
+                "type": item.get("type"), "id": str(item.get("id")),
+                "url": item.get("url") or f"/{name}/{item.get('id')}"} for item in items]
             contact[name]["has_more"] = False
     avatar = contact.get("avatar")
     if isinstance(avatar, str):  # the docs show a plain URL, the 2.14 spec an object: keep the spec's form
@@ -162,7 +164,9 @@ ticket_part_rows = partial(conversation_part_rows, kind="ticket")
 
 def admin_rows(admin, _fetched):
     avatar = admin.get("avatar")
-    if isinstance(avatar, dict):  # 2.11 and earlier sent {"image_url": ...}; 2.14 sends the URL
+    # 2.11 and earlier sent {"image_url": ...}; 2.14 sends the URL. An object with more than that is kept
+    # (written as its JSON text, the declared type being a string): nothing is lost.
+    if isinstance(avatar, dict) and set(avatar) <= {"type", "image_url"}:
         admin["avatar"] = avatar.get("image_url")
     return (admin,)
 

@@ -32,10 +32,11 @@ from tap_intercom.errors import ApiError, TapError
 from tap_intercom.owed import MAX_OWED, refetch
 from tap_intercom.progress import Progress
 from tap_intercom.record_fetches import NOTHING, PAGE_END
-from tap_intercom.output import RecordLines, Writer, schema_message, state_message
+from tap_intercom.output import RecordLines, Writer, state_message
 from tap_intercom.stopping import StopSignals, Stopped
 from tap_intercom.transform import RecordMismatch, RecordTransform, cursor_epoch, epoch_to_rfc3339
 from tap_intercom.versions import activate_version_message
+from tap_intercom.widening import StreamShape
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -181,11 +182,11 @@ class Engine:
     def _read_source(self, group):
         source = group[0].stream.source
         names = [s.stream.name for s in group]
-        transforms = {s.stream.name: RecordTransform(s.stream.name, s.schema, s.fields, s.metadata) for s in group}
+        # each stream's schema and transform, widened when records carry new top-level fields (widening.py)
+        shapes = {s.stream.name: StreamShape(s, RecordTransform(s.stream.name, s.schema, s.fields, s.metadata))
+                  for s in group}
         encoders = {name: RecordLines(name, self.plans[name].version) for name in names}
-        yield Batch([schema_message(s.stream.name, s.schema, s.stream.key,
-                                    [s.stream.replication_key] if s.stream.replication_key else None)
-                     for s in group])
+        yield Batch([shape.message() for shape in shapes.values()])
 
         since = {s.stream.name: self._since(s.stream) for s in group}
         start = min(since.values()) if source.incremental else None
@@ -256,10 +257,12 @@ class Engine:
             for selection in takers:
                 stream = selection.stream
                 rows = stream.rows(record, fetched.get(stream.name)) if stream.rows else (record,)
-                transform, encoder = transforms[stream.name], encoders[stream.name]
+                shape, encoder = shapes[stream.name], encoders[stream.name]
                 for row in rows:
+                    if not shape.known.issuperset(row) or shape.watch and shape.mistyped(row):
+                        lines += shape.check(row)  # the widened SCHEMA, just before the record
                     try:
-                        lines.append(encoder.line(transform(row), extracted))
+                        lines.append(encoder.line(shape.transform(row), extracted))
                     except RecordMismatch as exc:  # no valid form (a key or cursor that fits no type): this
                         LOGGER.error("%s; the record is skipped", exc)  # record only, not its stream for good
                         self.rejected.append(str(exc))

@@ -1,19 +1,35 @@
-"""Records to their schema with singer-python's Transformer semantics, compiled once per schema.
+"""Records to their schema, compiled once per schema, losing nothing Intercom sends.
 
 singer's Transformer walks the schema for every value of every record (about 6k records/s here). The
 compiled form decides each field's conversion once, so the common case (values already of the schema's
-type, epoch-second timestamps) costs a dict build and a few type checks. Any value the fast path is not
-sure about sends the whole record through singer's Transformer, so the output is the same either way.
+type, epoch-second timestamps) costs a dict copy and a few type checks. Any value the fast path is not
+sure about sends the whole record through singer's Transformer, adapted (`_lossless_transformer`) so the
+output is the same either way:
+- inside a declared object, keys the schema does not declare are kept as Intercom sent them, at every depth
+  and inside arrays (singer drops them); top-level fields are the selected ones (widening.py declares new ones);
+- a value of another type than declared is converted when that loses nothing: a number, boolean, object or
+  list where a string is declared becomes its text (JSON text for booleans, objects and lists); a date-time
+  sent as epoch seconds, epoch milliseconds (values above 1e11: as seconds that is the year 5138, as
+  milliseconds March 1973), a numeric string of either, or ISO 8601 text becomes singer's date-time text;
+  an integer sent as an integral float or numeric string becomes the integer (singer would truncate 1.5).
+  Only a value that cannot be converted is written as null (with one warning per field).
 """
 import copy
 import datetime
+import json
 import logging
+import re
 
 from tap_intercom.errors import TapError
 
 LOGGER = logging.getLogger("tap_intercom")
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 _MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
+_MS_ABOVE = 10 ** 11  # a larger epoch value is in milliseconds (see the module's docstring)
+_NUMERIC = re.compile(r"-?\d+(\.\d+)?")
+_UTC = datetime.timezone.utc
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=_UTC)
+_text_of = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 _DAYS = {}  # day number -> 'YYYY-MM-DD'
 _MINUTES = [f"T{minute // 60:02d}:{minute % 60:02d}:" for minute in range(1440)]  # minute of the day -> 'THH:MM:'
 _SECONDS = [f"{second:02d}.000000Z" for second in range(60)]
@@ -37,6 +53,50 @@ def epoch_to_rfc3339(seconds):
     """Epoch seconds to singer's date-time text, e.g. 2024-05-01T09:30:00.000000Z."""
     days, second = divmod(seconds, 86400)
     return (_DAYS.get(days) or _day(days)) + _MINUTES[second // 60] + _SECONDS[second % 60]
+
+
+def as_text(value):
+    """A value where a string is declared, as text without loss: numbers as Python writes them (as JSON
+    does), booleans, objects and lists as compact JSON text."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind in (int, float):
+        return str(value)
+    return _text_of(value)
+
+
+def datetime_text(value):
+    """singer's date-time text for epoch seconds or milliseconds (numbers or numeric strings) or ISO 8601
+    text; None when the value is none of these."""
+    kind = type(value)
+    if kind is str:
+        text = value.strip()
+        if _NUMERIC.fullmatch(text):
+            value = float(text) if "." in text else int(text)
+        else:
+            try:
+                parsed = datetime.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
+            except ValueError:
+                return None
+            parsed = parsed.replace(tzinfo=_UTC) if parsed.tzinfo is None else parsed.astimezone(_UTC)
+            return _format(parsed)
+        kind = type(value)
+    if kind is not int and kind is not float:
+        return None  # booleans, objects, lists: not a moment
+    if abs(value) >= _MS_ABOVE:
+        value = value / 1000 if kind is float or value % 1000 else value // 1000
+    if type(value) is int and 0 <= value <= _MAX_EPOCH:
+        return epoch_to_rfc3339(value)
+    try:
+        return _format(_EPOCH + datetime.timedelta(seconds=value))
+    except (OverflowError, ValueError):
+        return None
+
+
+def _format(moment):
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+            f"{moment.second:02d}.{moment.microsecond:06d}Z")
 
 
 def cursor_epoch(value):
@@ -63,11 +123,16 @@ def _null_or_slow(nullable):
 
 def _datetime(nullable):
     def convert(value):
-        if type(value) is int and 0 <= value <= _MAX_EPOCH:
+        if type(value) is int and 0 <= value < _MS_ABOVE:
             return epoch_to_rfc3339(value)
-        if nullable and (value is None or value == ""):
-            return None
-        raise _Slow
+        if value is None or value == "":
+            if nullable:
+                return None
+            raise _Slow
+        text = datetime_text(value)
+        if text is None:
+            raise _Slow
+        return text
     convert.nullable = nullable
     return convert
 
@@ -84,7 +149,7 @@ def _exact(kind, nullable):
 
 
 def _string(nullable):
-    # singer returns str(value) for any value but None, so ids sent as numbers become the schema's strings
+    # any value but None has a text: ids sent as numbers become the schema's strings
     def convert(value):
         if type(value) is str:
             return value
@@ -92,7 +157,7 @@ def _string(nullable):
             if nullable:
                 return None
             raise _Slow
-        return str(value)
+        return as_text(value)
     return convert
 
 
@@ -118,11 +183,13 @@ def _boolean(value):
     raise _Slow
 
 
-def _object(fields, nullable):
-    """Keep only the schema's properties, converting each; unknown keys are dropped, as singer does.
+def _object(fields, nullable, keep=False, dropped=()):
+    """An object converter, generated as straight-line Python, one block per property: a value already of
+    the property's JSON type costs one type check, so a 50-field contact costs ~50 dict lookups.
 
-    The converter is generated as straight-line Python, one block per property: a value already of the
-    property's JSON type is stored without a function call, so a 50-field contact costs ~50 dict lookups.
+    `keep`: the object keeps the keys its schema does not declare, as sent (every nested object), less the
+    `dropped` ones (deselected); else it holds only the declared `fields` (the record's top level, whose new
+    fields widening.py declares before they arrive here).
     """
     names = {}
     lines = ["def convert(value):",
@@ -130,13 +197,20 @@ def _object(fields, nullable):
              "        if value is None and NULLABLE:",
              "            return None",
              "        raise _Slow",
-             "    out = {}",
+             "    out = dict(value)" if keep else "    out = {}",
              "    get = value.get"]
+    lines += [f"    out.pop({name!r}, None)" for name in dropped]
     for index, (name, (kind, convert)) in enumerate(fields.items()):
         names[f"C{index}"] = convert
-        lines += [f"    v = get({name!r}, _SKIP)", "    if v is not _SKIP:"]
+        if keep and convert is None:
+            continue  # untyped: kept as it is
+        lines.append(f"    v = get({name!r}, _SKIP)")
+        if keep and kind is not None and kind != "datetime":
+            lines.append(f"    if type(v) is not {kind} and v is not _SKIP: out[{name!r}] = C{index}(v)")
+            continue
+        lines.append("    if v is not _SKIP:")
         if kind == "datetime":  # epoch seconds inline; anything else through the converter
-            lines += ["        if type(v) is int and 0 <= v <= _MAX_EPOCH:",
+            lines += ["        if type(v) is int and 0 <= v < _MS_ABOVE:",
                       "            d, r = divmod(v, 86400)",
                       "            v = (_DAYS.get(d) or _day(d)) + _MINUTES[r // 60] + _SECONDS[r % 60]",
                       f"        elif v is not None or not N{index}: v = C{index}(v)"]
@@ -147,7 +221,7 @@ def _object(fields, nullable):
             lines.append(f"        v = C{index}(v)")
         lines.append(f"        out[{name!r}] = v")
     lines.append("    return out")
-    namespace = {"_SKIP": _SKIP, "_Slow": _Slow, "NULLABLE": nullable, "_MAX_EPOCH": _MAX_EPOCH, "_DAYS": _DAYS,
+    namespace = {"_SKIP": _SKIP, "_Slow": _Slow, "NULLABLE": nullable, "_MS_ABOVE": _MS_ABOVE, "_DAYS": _DAYS,
                  "_MINUTES": _MINUTES, "_SECONDS": _SECONDS, "_day": _day, **names}
     exec("\n".join(lines), namespace)  # noqa: S102 - source built above from property names via repr()
     return namespace["convert"]
@@ -190,11 +264,14 @@ def _compile(schema, metadata=None, breadcrumb=()):
         return "bool", _boolean
     if kind == "object":
         properties = schema.get("properties") or {}
-        if not properties:
+        dropped = [crumb[-1] for crumb in metadata or () if len(crumb) == len(breadcrumb) + 2
+                   and crumb[:len(breadcrumb) + 1] == breadcrumb + ("properties",) and _deselected(metadata, crumb)]
+        if not properties and not dropped:
             return "dict", _exact(dict, nullable)
         return None, _object({name: _compile(sub, metadata, breadcrumb + ("properties", name))
                               for name, sub in properties.items()
-                              if not _deselected(metadata, breadcrumb + ("properties", name))}, nullable)
+                              if not _deselected(metadata, breadcrumb + ("properties", name))}, nullable,
+                             keep=True, dropped=dropped)
     if kind == "array":
         return None, _array(_compile(schema.get("items") or {}, metadata, breadcrumb + ("items",))[1], nullable)
     return None, _slow
@@ -207,10 +284,54 @@ def _deselected(metadata, breadcrumb):
                                                         or entry.get("inclusion") == "unsupported")
 
 
+def _lossless_transformer():
+    """singer's Transformer class, adapted as the module's docstring says (imported late: singer, with
+    jsonschema, costs a tenth of a second to import and is rarely needed)."""
+    global _LOSSLESS
+    if _LOSSLESS is not None:
+        return _LOSSLESS
+    from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, Transformer
+
+    class Lossless(Transformer):
+        def __init__(self):
+            super().__init__(UNIX_SECONDS_INTEGER_DATETIME_PARSING)
+
+        def _transform_object(self, data, schema, path, pattern_properties):
+            success, result = super()._transform_object(data, schema, path, pattern_properties)
+            if path and type(data) is dict and result is not data:  # nested: undeclared keys stay, as sent
+                for key, value in data.items():
+                    if key not in result:
+                        result[key] = value
+            return success, result
+
+        def _transform(self, data, typ, schema, path):
+            if typ == "string" and schema.get("format") == "date-time":
+                text = datetime_text(data) if data is not None and data != "" else None
+                return text is not None, text
+            if typ == "string" and schema.get("format") != "singer.decimal":
+                return data is not None, None if data is None else as_text(data)
+            if typ == "integer" and type(data) is float and not data.is_integer():
+                return False, None  # singer would truncate it
+            if typ in ("integer", "number") and type(data) is bool:
+                return False, None  # singer would count it as 1 or 0
+            if typ == "boolean" and type(data) is not bool and data is not None:
+                # singer's bool(): any other text or number is true. Only what says which is converted.
+                known = {"true": True, "false": False}.get(data.lower()) if type(data) is str else \
+                    {0: False, 1: True}.get(data) if type(data) is int else None
+                return known is not None, known
+            return super()._transform(data, typ, schema, path)
+
+    _LOSSLESS = Lossless
+    return Lossless
+
+
+_LOSSLESS = None
+
+
 class RecordTransform:
     """Transforms one stream's records: selected fields only, epoch seconds to RFC 3339, values to schema."""
 
-    def __init__(self, stream_name, schema, selected_fields, metadata_map):
+    def __init__(self, stream_name, schema, selected_fields, metadata_map, warned=None):
         self.stream_name = stream_name
         from tap_intercom import custom_attributes  # typed custom attributes keep undeclared ones (see there)
 
@@ -226,7 +347,11 @@ class RecordTransform:
             self._schema["properties"][custom_attributes.FIELD] = {"type": ["null", "object"]}  # done beforehand
         self._fast = _object(fields, nullable=False)
         self._metadata = metadata_map
-        self._warned = set()
+        self._warned = set() if warned is None else warned  # shared by the transforms of a widened stream
+
+    def widened(self, schema, selected_fields):
+        """This stream's transform for its schema widened by new fields (widening.py)."""
+        return RecordTransform(self.stream_name, schema, selected_fields, self._metadata, self._warned)
 
     def __call__(self, record):
         try:
@@ -235,16 +360,17 @@ class RecordTransform:
             return self.slow(record)
 
     def slow(self, record):
-        """singer's Transformer, for values the fast path is unsure of. A value that fits no type of its field
-        is emitted as null with a warning (once per field): the value itself when its field is nullable, else
-        its nearest nullable parent, rather than failing the sync or nulling more than needed."""
-        # imported here: singer (with jsonschema) costs a tenth of a second to import and is rarely needed
-        from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, SchemaMismatch, Transformer
+        """singer's Transformer (adapted), for values the fast path is unsure of. A value that fits no type of
+        its field is emitted as null with a warning (once per field): the value itself when its field is
+        nullable, else its nearest nullable parent, rather than failing the sync or nulling more than needed."""
+        from singer.transform import SchemaMismatch
+
+        lossless = _lossless_transformer()
 
         if self._custom is not None and "custom_attributes" in record:
             record = {**record, "custom_attributes": self._custom(record["custom_attributes"])}
         for attempt in range(4):
-            transformer = Transformer(UNIX_SECONDS_INTEGER_DATETIME_PARSING)
+            transformer = lossless()
             try:
                 return transformer.transform(copy.deepcopy(record), self._schema, self._metadata)
             except SchemaMismatch:

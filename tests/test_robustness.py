@@ -310,9 +310,9 @@ def test_a_scroll_that_repeats_its_pages_ends_with_a_clear_error(tmp_path, make_
 def test_a_ticket_whose_parts_fail_is_owed_then_completed(tmp_path, make_emulator):
     emulator = make_emulator(seed=6, contacts=10, companies=5, conversations=5, tickets=8)
     ticket = emulator.truth("tickets")["tickets"][2]["id"]
-    emulator.faults(path=f"/tickets/{ticket}", kind="502", count=3)
     config = tap_config(emulator.url, max_retries=2)
-    catalog = select_streams(discover(tmp_path, config), {"tickets", "ticket_parts"})
+    catalog = select_streams(discover(tmp_path, config), {"tickets", "ticket_parts"})  # (its sample reads a ticket)
+    emulator.faults(path=f"/tickets/{ticket}", kind="502", count=3)
     first = run_tap(tmp_path, config, catalog=catalog, check=False)
     assert first.returncode == 1 and first.state["owed"] == [{"stream": "ticket_parts", "id": ticket, "runs": 1}]
     second = run_tap(tmp_path, config, catalog=catalog, state=first.state)

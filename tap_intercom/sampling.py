@@ -1,0 +1,113 @@
+"""Discovery reads the workspace: the first page of each stream's source, so the catalog declares what
+Intercom sends beyond the bundled schemas.
+
+Intercom adds fields without a new version and the spec lags the API (API-NOTES section 10), so a catalog
+built from the bundled schemas alone misses what the workspace really holds. Each source is asked the first
+request a sync makes, with a small page (SAMPLE_SIZE), and every top-level field seen with a value is
+declared, typed from its values (widening.py's rules); nested keys need no declaring (transform.py keeps
+them). A stream made from per-record fetches (conversation and ticket parts) costs one fetch more. Two
+exceptions: the company scroll is sampled with `GET /companies` (a scroll opened here would hold Intercom's
+one scroll per app for a minute, and the sync's own scroll would wait for it), and a source of a style not
+listed in SAMPLED (a reporting export, say) is not sampled at all. A failed sample (403, 404, 5xx after a
+retry, a timeout) is a warning and its streams keep their bundled schemas; an unreachable API or a refused
+token stops sampling: the bundled schemas stand, as offline.
+"""
+import concurrent.futures
+import dataclasses
+import logging
+import time
+
+from tap_intercom import pagers
+from tap_intercom.errors import TapError
+from tap_intercom.widening import json_type, wider
+
+LOGGER = logging.getLogger("tap_intercom")
+
+SAMPLE_SIZE = 20  # records per sampled search page; listings and paged lists answer their usual first page
+COMPANY_LIST = "/companies"  # the scroll's stand-in (see above)
+SAMPLED = {"listing", "pages", "search", "scroll", "window", "newest_first"}
+
+
+def sample(config, streams):
+    """{stream name: {field: JSON type}} of the top-level fields the first page of each stream's source
+    carries with a value (only the streams whose sample was read)."""
+    from tap_intercom.client import IntercomClient  # discovery without the API needs no HTTP machinery
+
+    # Discovery should not wait minutes on an unreachable API: one retry, a short timeout.
+    client = IntercomClient(dataclasses.replace(config, max_retries=1, request_timeout=min(config.request_timeout, 20)))
+    groups = {}
+    for stream in streams:
+        if stream.source.style in SAMPLED:
+            groups.setdefault(stream.source.name, []).append(stream)
+    groups = list(groups.values())
+    if not groups:
+        return {}
+    found, first = {}, _read(client, config, groups[0])
+    if first is None:  # no answer, or the token refused: the same for every source
+        return {}
+    found.update(first)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="sample") as pool:
+        for result in pool.map(lambda group: _read(client, config, group), groups[1:]):
+            found.update(result or {})
+    return found
+
+
+def _read(client, config, group):
+    """{stream: {field: type}} for one source's streams; {} when its sample failed, None when the API
+    cannot be reached at all."""
+    source, names = group[0].source, ", ".join(stream.name for stream in group)
+    try:
+        records = _first_page(client, config, source)
+        return {stream.name: _fields(_rows(client, stream, records)) for stream in group}
+    except TapError as exc:
+        status = getattr(exc, "status", None)
+        if status in (None, 401):
+            LOGGER.warning("discovery: the API could not be sampled (%s); the bundled schemas stand", exc)
+            return None
+        LOGGER.warning("discovery: %s not sampled (%s); bundled schema kept", names, exc)
+        return {}
+
+
+def _first_page(client, config, source):
+    if source.style == "scroll":
+        pages = pagers.numbered_pages(client, COMPANY_LIST, source.envelope, SAMPLE_SIZE)
+    else:
+        pages = source.pages(client, config.start_date, SAMPLE_SIZE, None, until=int(time.time()))
+    try:
+        return [record for record in next(iter(pages), []) if isinstance(record, dict)]
+    finally:
+        pages.close()  # the first page only
+
+
+def _rows(client, stream, records):
+    """The stream's rows made from the sampled records; a stream that needs per-record fetches (the parts of
+    a conversation) fetches them for the first record only. Nothing is selected, so no optional list is
+    completed (contacts' tags, companies and notes)."""
+    rows = []
+    for index, record in enumerate(r for r in records if stream.role is None or r.get("role") == stream.role):
+        if not stream.rows:
+            rows.append(record)
+            continue
+        fetched = {name: fetch(client) for name, fetch in stream.fetches(record, frozenset()).items()} \
+            if stream.fetches and index == 0 else None
+        rows += stream.rows(dict(record), fetched)
+    return rows
+
+
+def _fields(rows):
+    fields = {}
+    for row in rows:
+        for name, value in row.items():
+            kind = json_type(value)
+            if kind is not None:
+                fields[name] = wider(fields.get(name), kind)
+    return fields
+
+
+def declare(schema, fields):
+    """`schema` with the sampled fields it lacks declared (each nullable, of its sampled type)."""
+    from tap_intercom.widening import property_schema
+
+    new = {name: property_schema(kind) for name, kind in sorted(fields.items())
+           if name not in schema["properties"]}
+    return {**schema, "properties": {**schema["properties"], **new}} if new else schema

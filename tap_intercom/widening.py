@@ -1,0 +1,111 @@
+"""New top-level fields: a record carrying a field its stream's schema lacks widens the schema, mid-run.
+
+Intercom adds fields without a new API version (`ai_agent`, `linked_objects` and `topics` came that way), so a
+saved catalog goes stale. Rather than drop such a field silently, the tap declares it (its type read from the
+value, nullable), writes the stream's SCHEMA again, widened, before the first record carrying it, and warns once
+per field. A field the catalog deselects stays out. The check is one `issuperset` of the record's keys against
+the declared names, in C; only a record that fails it costs more.
+
+A field declared this run takes its type from its first non-null value (a null says nothing of the type, and
+writing nothing loses nothing); a later value of another type widens it, never narrows it: integer and number
+give number, any other mix gives string, which holds every value as its text (transform.as_text).
+
+Each stream belongs to one source, read by one producer thread, so its StreamShape is only used there; the
+SCHEMA line goes into the same batch as the record, just before it, and the single writer keeps that order.
+"""
+import copy
+import logging
+
+from tap_intercom.output import schema_message
+
+LOGGER = logging.getLogger("tap_intercom")
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object", list: "array"}
+_FITS = {"integer": (int,), "number": (int, float), "boolean": (bool,), "object": (dict,), "array": (list,)}
+
+
+def json_type(value):
+    """The JSON type of a value parsed from JSON (None for null)."""
+    return _JSON_TYPES.get(type(value))
+
+
+def wider(declared, kind):
+    """The narrowest type holding values of both types."""
+    if declared == kind or declared is None:
+        return kind
+    return "number" if {declared, kind} == {"integer", "number"} else "string"
+
+
+def property_schema(kind):
+    schema = {"type": ["null", kind]}
+    if kind == "array":
+        schema["items"] = {}  # any items (singer's Transformer needs the key)
+    return schema
+
+
+def top_level_deselected(metadata):
+    """Top-level names the catalog's metadata deselects (whether or not its schema declares them)."""
+    return {crumb[1] for crumb, entry in (metadata or {}).items()
+            if len(crumb) == 2 and crumb[0] == "properties" and entry.get("inclusion") != "automatic"
+            and (entry.get("selected") is False or entry.get("inclusion") == "unsupported")}
+
+
+class StreamShape:
+    """One stream's schema and record transform as the run goes."""
+
+    def __init__(self, selection, transform):
+        self.stream = selection.stream
+        self.schema = selection.schema
+        self.fields = set(selection.fields)
+        self.transform = transform
+        # every name that is not new: declared (selected or not) or deselected by the catalog
+        self.known = frozenset(selection.schema.get("properties") or ()) | top_level_deselected(selection.metadata)
+        self.added = {}  # name -> type, the fields declared this run
+        self.watch = ()  # (name, types that fit) of those a later value may widen (a string holds any value)
+
+    def message(self):
+        stream = self.stream
+        return schema_message(stream.name, self.schema, stream.key,
+                              [stream.replication_key] if stream.replication_key else None)
+
+    def mistyped(self, row):
+        """Whether a field declared this run holds a value its type cannot (cheap: only those fields)."""
+        for name, fits in self.watch:
+            value = row.get(name)
+            if value is not None and type(value) not in fits:
+                return True
+        return False
+
+    def check(self, row):
+        """The SCHEMA line(s) to write before `row`: none unless it carries a field that is new, or a value of
+        a type a field declared this run does not hold."""
+        changes = {}
+        for name in row.keys() - self.known:
+            kind = json_type(row[name])
+            if kind is not None:
+                changes[name] = kind
+        for name, declared in self.added.items():
+            value = row.get(name)
+            if value is not None and declared != "string" and type(value) not in _FITS[declared]:
+                changes[name] = wider(declared, json_type(value))
+        return [self._widen(changes)] if changes else []
+
+    def _widen(self, changes):
+        schema = copy.deepcopy(self.schema)
+        for name, kind in sorted(changes.items()):
+            previous = self.added.get(name)
+            if previous is None:
+                LOGGER.warning("%s: records now carry the field %r (%s), which the stream's schema lacks; it is "
+                               "declared and written from here on. To keep it in a saved catalog, run --discover "
+                               "again or add it to the stream's schema properties", self.stream.name, name, kind)
+            else:
+                LOGGER.warning("%s.%s: a value that the type declared this run (%s) cannot hold; the field is "
+                               "widened to %s", self.stream.name, name, previous, kind)
+            self.added[name] = kind
+            schema["properties"][name] = property_schema(kind)
+            self.fields.add(name)
+        self.schema = schema
+        self.known = self.known | changes.keys()
+        self.watch = tuple((name, _FITS[kind]) for name, kind in self.added.items() if kind != "string")
+        self.transform = self.transform.widened(schema, frozenset(self.fields))
+        return self.message()
