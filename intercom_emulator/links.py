@@ -24,31 +24,34 @@ def _embedded(record, name, inner):
 
 
 def truth(ws):
-    """{link stream: rows}, each row {<parent>_id, <child>_id, <parent>_updated_at (epoch s), ...}."""
+    """{link stream: rows}, each row as a perfect tap extracts it: {<parent>_id, <child>_id, <parent>_updated_at
+    (epoch s), what the embedded item says}."""
     out = {name: [] for name in RELATIONS}
     for cid in sorted(ws.contacts):
         c, lists = ws.contacts[cid], ws.lists.get(cid) or {"tags": [], "companies": []}
         for tag_id, applied_at, by in lists["tags"]:
             if tag_id in ws.tag_by_id:
-                out["contact_tags"].append({"contact_id": cid, "tag_id": tag_id, "contact_updated_at": c["updated_at"],
-                                            "contact_role": c["role"]})
+                out["contact_tags"].append({"contact_id": cid, "tag_id": tag_id, "contact_updated_at": c["updated_at"]})
         for co in lists["companies"]:
             if co in ws.companies:
                 out["contact_companies"].append({"contact_id": cid, "company_id": co,
-                                                 "contact_updated_at": c["updated_at"], "contact_role": c["role"]})
+                                                 "contact_updated_at": c["updated_at"]})
     for co in sorted(ws.companies):
         rec = ws.companies[co]
         for tag in _embedded(rec, "tags", "tags"):
-            out["company_tags"].append({"company_id": co, "tag_id": tag["id"], "company_updated_at": rec["updated_at"]})
+            out["company_tags"].append({"company_id": co, "tag_id": tag["id"], "company_updated_at": rec["updated_at"],
+                                        "name": tag.get("name")})
         for seg in _embedded(rec, "segments", "segments"):
             out["company_segment_memberships"].append({"company_id": co, "segment_id": seg["id"],
-                                                       "company_updated_at": rec["updated_at"]})
+                                                       "company_updated_at": rec["updated_at"],
+                                                       "name": seg.get("name")})
     for cid in sorted(ws.conversations):
         conv = ws.conversations[cid]
         at = conv["updated_at"]
         for tag in _embedded(conv, "tags", "tags"):
             out["conversation_tags"].append({"conversation_id": cid, "tag_id": tag["id"], "conversation_updated_at": at,
-                                             "applied_at": tag.get("applied_at")})
+                                             "name": tag.get("name"), "applied_at": tag.get("applied_at"),
+                                             "applied_by": tag.get("applied_by")})
         for person in _embedded(conv, "contacts", "contacts"):
             out["conversation_contacts"].append({"conversation_id": cid, "contact_id": person["id"],
                                                  "conversation_updated_at": at, "external_id": person.get("external_id")})
@@ -59,10 +62,14 @@ def truth(ws):
         ticket = ws.tickets[tid]
         for person in _embedded(ticket, "contacts", "contacts"):
             out["ticket_contacts"].append({"ticket_id": tid, "contact_id": person["id"],
-                                           "ticket_updated_at": ticket["updated_at"]})
+                                           "ticket_updated_at": ticket["updated_at"],
+                                           "external_id": person.get("external_id")})
     for team in ws.teams:
+        levels = team.get("admin_priority_level") or {}
+        priority = {str(a): level for level in ("secondary", "primary") for a in levels.get(level + "_admin_ids") or ()}
         for admin_id in team["admin_ids"]:
-            out["team_admins"].append({"team_id": team["id"], "admin_id": str(admin_id)})
+            out["team_admins"].append({"team_id": team["id"], "admin_id": str(admin_id),
+                                       "priority": priority.get(str(admin_id))})
     return out
 
 

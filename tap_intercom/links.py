@@ -56,8 +56,9 @@ def _contact_list(contact, fetched, name):
 
 
 def contact_tag_rows(contact, fetched):
-    return _rows("contact", contact, "tag", _contact_list(contact, fetched, "tags"),
-                 keep=("name", "applied_at", "applied_by"))
+    # Only the ids: the embedded items say nothing more, and the complete list (has_more) would fill more
+    # columns for long lists alone.
+    return _rows("contact", contact, "tag", _contact_list(contact, fetched, "tags"))
 
 
 def contact_company_rows(contact, fetched):
@@ -100,8 +101,9 @@ def ticket_contact_rows(ticket, _fetched):
 
 def team_admin_rows(team, _fetched):
     """A team's members, from admin_ids (integers, while admins' own ids are strings: the rows say strings),
-    each marked primary when admin_priority_level lists it first-line."""
-    primary = {str(i) for i in ((team.get("admin_priority_level") or {}).get("primary_admin_ids") or ())}
+    with their `priority` ("primary" or "secondary") from admin_priority_level, when it lists them."""
+    levels = team.get("admin_priority_level") or {}
+    priority = {str(i): level for level in ("secondary", "primary") for i in (levels.get(f"{level}_admin_ids") or ())}
     members = team.get("admin_ids") if isinstance(team.get("admin_ids"), list) else []
-    return [{"team_id": str(team["id"]), "admin_id": str(admin_id), "primary": str(admin_id) in primary}
+    return [{"team_id": str(team["id"]), "admin_id": str(admin_id), "priority": priority.get(str(admin_id))}
             for admin_id in dict.fromkeys(members) if admin_id is not None]
