@@ -400,3 +400,25 @@ print(json.dumps(out, default=str))
     assert sum(r[1] for r in answers["queries"]["response_times_per_week"]) == len(conversations)
     assert {r[0]: r[2] for r in answers["queries"]["response_times"]} == \
         {c["id"]: c["statistics"]["time_to_admin_reply"] for c in conversations}
+
+
+def test_emulator_link_mutations_move_the_parent_and_show_in_the_truth(emulator):
+    import requests
+    truth = emulator.truth()
+    conversation = truth["conversations"][0]
+    answer = emulator.mutate(action="link", relation="conversation_tags", id=conversation["id"])
+    after = emulator.truth()
+    assert (conversation["id"], answer["child"]) in truth_pairs(emulator)["conversation_tags"]
+    moved = next(c for c in after["conversations"] if c["id"] == conversation["id"])
+    assert moved["updated_at"] == answer["updated_at"] >= conversation["updated_at"]
+    emulator.mutate(action="unlink", relation="conversation_tags", id=conversation["id"], child=answer["child"])
+    assert (conversation["id"], answer["child"]) not in truth_pairs(emulator)["conversation_tags"]
+    team = truth["teams"][0]
+    gone = emulator.mutate(action="unlink", relation="team_admins", id=team["id"])["child"]
+    assert (team["id"], gone) not in truth_pairs(emulator)["team_admins"]
+    assert next(t for t in emulator.truth()["teams"] if t["id"] == team["id"])["admin_ids"] == \
+        [a for a in team["admin_ids"] if str(a) != gone]
+    for bad in ({"relation": "nope", "id": "1"}, {"relation": "conversation_tags", "id": "no-such-id"},
+                {"relation": "team_admins", "id": team["id"], "child": gone}):  # not a member any more
+        response = requests.post(f"{emulator.url}/_emulator/mutate", json={"action": "unlink", **bad}, timeout=30)
+        assert response.status_code == 400, bad
