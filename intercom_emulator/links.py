@@ -54,7 +54,8 @@ def truth(ws):
                                              "applied_by": tag.get("applied_by")})
         for person in _embedded(conv, "contacts", "contacts"):
             out["conversation_contacts"].append({"conversation_id": cid, "contact_id": person["id"],
-                                                 "conversation_updated_at": at, "external_id": person.get("external_id")})
+                                                 "conversation_updated_at": at,
+                                                 "external_id": person.get("external_id")})
         for admin in _embedded(conv, "teammates", teammates_key(conv)):
             out["conversation_teammates"].append({"conversation_id": cid, "admin_id": str(admin["id"]),
                                                   "conversation_updated_at": at})
@@ -166,7 +167,8 @@ def _people(ws, record, child, adding):
     people = _embedded(record, "contacts", "contacts")
     person = _pick([p["id"] for p in people], sorted(ws.contacts), child, adding, "contact")
     if adding:
-        return person, people + [{"type": "contact", "id": person, "external_id": ws.contacts[person].get("external_id")}]
+        added = {"type": "contact", "id": person, "external_id": ws.contacts[person].get("external_id")}
+        return person, people + [added]
     return person, [p for p in people if p["id"] != person]
 
 

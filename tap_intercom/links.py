@@ -10,11 +10,6 @@ table version removes it. Full-table parents (companies, teams) are a new versio
 
 Hooks, as streams.py describes them: rows(record, fetched) -> the link rows.
 """
-import logging
-
-LOGGER = logging.getLogger("tap_intercom")
-
-
 def _items(record, name, *inner):
     """The items of an embedded list: {"type": "...list", "<inner>": [...]} under one of `inner`'s names, or a
     plain list. Anything else (null, a shape not seen before) is no items."""

@@ -101,14 +101,10 @@ def contact_list_fetches(contact, fields):
         else _NO_LIST
 
 
-def fetch_contact_list(contact, name, client):
-    return ContactList.of(contact, name)(client)
-
-
 @dataclass(frozen=True)
 class ContactList:
-    """The fetch of one contact's complete list: equal fetches of one record (users and its link or history
-    streams) are made once (record_fetches.py)."""
+    """The fetch of one contact's complete list. Equal, so that the fetches of one record wanted by several
+    streams (users, contact_tags, users_history) are made once (record_fetches.py)."""
     contact_id: str
     name: str
     url: Optional[str]
@@ -118,10 +114,10 @@ class ContactList:
         return cls(str(contact["id"]), name, (contact.get(name) or _NO_LIST).get("url"))
 
     def __call__(self, client):
-        return _fetch_contact_list(self.url or f"/contacts/{self.contact_id}/{self.name}", self.name, client)
+        return fetch_contact_list(self.url or f"/contacts/{self.contact_id}/{self.name}", self.name, client)
 
 
-def _fetch_contact_list(path, name, client):
+def fetch_contact_list(path, name, client):
     endpoint = f"/contacts/{{id}}/{name}"
     # A failure (a 404 too: it may be transient) keeps the first 10 items and owes the list (owed.py).
     pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"

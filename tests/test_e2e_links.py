@@ -227,7 +227,8 @@ def test_a_failed_list_fetch_is_owed_by_contact_tags_and_settled_next_run(tmp_pa
 def test_conversation_teammates_reads_both_shapes():
     """Live workspaces send teammates as admin.list/admins (API-NOTES 10); the spec, a teammates list."""
     base = {"id": "7", "updated_at": 1700000000}
-    real = dict(base, teammates={"type": "admin.list", "admins": [{"type": "admin", "id": 11}, {"type": "admin", "id": "12"}]})
+    real = dict(base, teammates={"type": "admin.list",
+                                 "admins": [{"type": "admin", "id": 11}, {"type": "admin", "id": "12"}]})
     spec = dict(base, teammates={"type": "admin.list", "teammates": [{"type": "admin", "id": "11"}]})
     assert [r["admin_id"] for r in links.conversation_teammate_rows(real, None)] == ["11", "12"]
     assert [r["admin_id"] for r in links.conversation_teammate_rows(spec, None)] == ["11"]
