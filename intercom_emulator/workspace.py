@@ -9,6 +9,7 @@ import random
 import threading
 import time
 
+from . import links
 from .content import Content
 from .generate import DAY, Generator
 from .tickets import Ticketing
@@ -273,13 +274,17 @@ class Workspace:
             handler = {"update": self._update, "create": self._create, "delete": self._delete,
                        "add_parts": self._add_parts, "tag": self._tag, "merge": self._merge,
                        "convert": self._convert, "remove_social_profile": self._social_profile,
-                       "change_social_profile": self._social_profile}.get(action)
+                       "change_social_profile": self._social_profile,
+                       "link": self._link, "unlink": self._link}.get(action)
             if handler is None:
                 raise MutationError("unknown action %r" % action)
             ids = handler(body, ts)
             if action == "add_parts":  # the new part ids, too: tests look them up in the truth
                 ids, part_ids = ids
                 return {"ids": ids, "part_ids": part_ids, "updated_at": ts}
+            if action in ("link", "unlink"):  # the child linked or unlinked, too
+                ids, child = ids
+                return {"ids": ids, "child": child, "updated_at": ts}
             return {"ids": ids, "updated_at": ts}
 
     def _bump(self, *kinds):
@@ -490,6 +495,13 @@ class Workspace:
         self._bump("contacts")
         return ids
 
+    def _link(self, body, ts):
+        """A relation added or removed (links.py)."""
+        try:
+            return links.mutate(self, body, ts)
+        except links.LinkError as exc:
+            raise MutationError(str(exc)) from None
+
     # ---- ground truth ----------------------------------------------------------------------------------
     def truth(self):
         """Exactly what a perfect tap extracts: one list per stream, records as the API serves them."""
@@ -514,4 +526,4 @@ class Workspace:
                 "contact_attributes": self.attributes("contact", True),
                 "deleted_conversations": [self.deleted_conversations[i] for i in sorted(self.deleted_conversations)],
                 "cut_conversations": sorted(i for i, p in self.parts.items() if len(p) > MAX_PARTS),
-                **self.ticketing.truth(), **self.content.truth()}
+                **self.ticketing.truth(), **self.content.truth(), **links.truth(self)}

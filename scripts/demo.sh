@@ -150,6 +150,9 @@ echo
 step 5/6 "rows per table in $DEMO/intercom.duckdb and in the emulator's workspace"
 PROBLEMS=0
 "$TARGET_VENV/bin/python" scripts/demo_report.py loaded "$URL" "$DB" "$DEMO/full-run.json" || PROBLEMS=1
+echo
+note "each teammate's conversations (docs/QUERIES.md: teammate_conversations, from the conversation_teammates link table):"
+"$TARGET_VENV/bin/python" scripts/demo_report.py query "$DB" teammate_conversations || PROBLEMS=1
 
 # 6. Change the workspace, sync incrementally from the saved state, check the upserts.
 echo

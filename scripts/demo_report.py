@@ -5,6 +5,7 @@
     demo_report.py loaded  URL DB RUN.json              # rows per table in DuckDB next to the emulator's truth
     demo_report.py mutate  URL DB CHANGES.json          # changes the workspace, keeps the values before
     demo_report.py changed URL DB RUN.json CHANGES.json # after the incremental sync: counts and changed values
+    demo_report.py query   DB NAME                      # the answer of one docs/QUERIES.md query
 
 `capture` needs only the standard library (it runs in the tap's venv); the others need the duckdb package
 (they run in the target's venv). Exit status 1 when DuckDB and the emulator disagree.
@@ -226,8 +227,32 @@ def changed(url, db, run_path, changes_path):
     return 1 if problems else 0
 
 
+def documented_query(name):
+    """A query of docs/QUERIES.md, its DuckDB variant when it has one."""
+    import re
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "QUERIES.md")
+    found = {}
+    for block in re.findall(r"```sql\n(.*?)```", open(path, encoding="utf-8").read(), re.S):
+        match = re.match(r"-- query: (\w+)( \(duckdb\))?\n", block)
+        if match and match.group(1) == name:
+            found[bool(match.group(2))] = block[match.end():]
+    return found.get(True) or found[False]
+
+
+def query(db, name):
+    """Print the answer of one docs/QUERIES.md query from DuckDB."""
+    con = _connect(db)
+    result = con.execute(documented_query(name))
+    header = [d[0] for d in result.description]
+    rows = [[_n(v) if isinstance(v, int) else ("-" if v is None else v) for v in row] for row in result.fetchall()]
+    con.close()
+    _print_table(header, rows)
+    return 0 if rows else 1
+
+
 def main(argv):
-    commands = {"capture": (capture, 1), "loaded": (loaded, 3), "mutate": (mutate, 3), "changed": (changed, 4)}
+    commands = {"capture": (capture, 1), "loaded": (loaded, 3), "mutate": (mutate, 3), "changed": (changed, 4),
+                "query": (query, 2)}
     if not argv or argv[0] not in commands or len(argv) - 1 != commands[argv[0]][1]:
         sys.stderr.write(__doc__)
         return 2

@@ -6,6 +6,7 @@
   a killed pass resumes in the next run with the same version where it stopped, and is activated only once
   read to the end, so a killed or failed pass never removes a live row. Between passes, records carry no
   version: the next pass reads every live record again and rewrites it with its version before activating.
+- History streams (users_history, ...) are never versioned: what they keep is every version, removed or not.
 - Streams of one search pass together (it costs no extra call), except conversation and ticket parts, whose
   pass costs one call per conversation or ticket: they have their own interval, `reconcile_parts_interval_hours`.
 """
@@ -31,7 +32,7 @@ class Plan:
 
 def plan_streams(streams, state, config, now):
     """{stream name: Plan} for this run. Sets up the passes it starts in `state` (main thread, before the sync)."""
-    reconciled = {s.name for s in streams if s.replication_key and s.name not in NEVER_RECONCILED
+    reconciled = {s.name for s in streams if s.replication_key and s.name not in NEVER_RECONCILED and not s.history
                   and _interval(s.name, config) > 0}
     # A state from before passes (an earlier release's, or the peer's after switching): its interval starts
     # now, so an upgrade or a switch re-reads no more than before.
@@ -45,6 +46,9 @@ def plan_streams(streams, state, config, now):
     for stream in streams:
         name = stream.name
         info = state.passes.get(name, {})
+        if stream.history:  # every version is kept: its records carry no version and nothing activates
+            plans[name] = Plan()
+            continue
         if not stream.replication_key:
             plans[name] = Plan(new_version(), None, True)
             continue

@@ -28,7 +28,7 @@ def in_order(pages, plan, pool, client):
             if not work and not pending:
                 yield record, takers, NOTHING, NOTHING
                 continue
-            futures = {key: pool.submit(fetch, client) for key, fetch in work.items()}
+            futures = _submit(work, pool, client)
             jobs += len(futures)
             pending.append((record, takers, futures))
             while pending and (jobs > window or len(pending) > BACKLOG or _ready(pending[0])):
@@ -41,6 +41,16 @@ def in_order(pages, plan, pool, client):
             yield PAGE_END, page, NOTHING, NOTHING
     while pending:
         yield _resolved(pending.popleft())
+
+
+def _submit(work, pool, client):
+    """{key: future}; equal fetches (one contact's tag list wanted by users and by contact_tags) share one call."""
+    futures, shared = {}, {}
+    for key, fetch in work.items():
+        if fetch not in shared:
+            shared[fetch] = pool.submit(fetch, client)
+        futures[key] = shared[fetch]
+    return futures
 
 
 def _ready(entry):

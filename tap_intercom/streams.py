@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable, Optional
 
-from tap_intercom import pagers
+from tap_intercom import links, pagers
 from tap_intercom.deleted_conversations import deleted_pages
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -84,6 +84,7 @@ class Stream:
     role: Optional[str] = None  # contact search: the contacts' role this stream takes (filtered server-side
     # when every selected stream of the search takes the same one)
     description: str = ""
+    history: bool = False  # every version of its records, kept: never in a table version, not selected by default
 
     @property
     def automatic(self):
@@ -96,12 +97,27 @@ class Stream:
 def contact_list_fetches(contact, fields):
     """Intercom embeds at most 10 tags, companies and notes in a contact; when has_more, fetch the whole list."""
     longer = [name for name in CONTACT_LISTS if (contact.get(name) or _NO_LIST).get("has_more")]
-    return {name: partial(fetch_contact_list, contact, name) for name in longer if name in fields} if longer \
+    return {name: ContactList.of(contact, name) for name in longer if name in fields} if longer \
         else _NO_LIST
 
 
-def fetch_contact_list(contact, name, client):
-    path = contact[name].get("url") or f"/contacts/{contact['id']}/{name}"
+@dataclass(frozen=True)
+class ContactList:
+    """The fetch of one contact's complete list. Equal, so that the fetches of one record wanted by several
+    streams (users, contact_tags, users_history) are made once (record_fetches.py)."""
+    contact_id: str
+    name: str
+    url: Optional[str]
+
+    @classmethod
+    def of(cls, contact, name):
+        return cls(str(contact["id"]), name, (contact.get(name) or _NO_LIST).get("url"))
+
+    def __call__(self, client):
+        return fetch_contact_list(self.url or f"/contacts/{self.contact_id}/{self.name}", self.name, client)
+
+
+def fetch_contact_list(path, name, client):
     endpoint = f"/contacts/{{id}}/{name}"
     # A failure (a 404 too: it may be transient) keeps the first 10 items and owes the list (owed.py).
     pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
@@ -129,6 +145,14 @@ def social_profile_rows(contact, _extra):
                                                         "contact_updated_at": contact.get("updated_at")}
             for profile in profiles if profile.get("name") is not None and profile.get("url") is not None}
     return list(rows.values())  # one row per key: a contact's identical profiles are one
+
+
+def contact_tags_fetches(contact, _fields):
+    return contact_list_fetches(contact, ("tags",))
+
+
+def contact_companies_fetches(contact, _fields):
+    return contact_list_fetches(contact, ("companies",))
 
 
 def conversation_fetches(conversation, _fields, kind="conversation"):
@@ -250,5 +274,50 @@ STREAMS = [
     Stream("newsfeeds", "newsfeed", ("id",), paged("/news/newsfeeds", "data"), description="Newsfeeds."),
     Stream("subscription_types", "subscription_type", ("id",), listing("/subscription_types", "data"),
            description="Subscription types with their translations."),
+]
+
+# Link streams (links.py): one row per relation a record carries, read with their parent at no extra call.
+STREAMS += [
+    Stream("contact_tags", "contact_tag", ("contact_id", "tag_id"), CONTACT_SEARCH, "contact_updated_at",
+           fetches=contact_tags_fetches, rows=links.contact_tag_rows,
+           description="The tags of each user and lead (complete lists), with contact_updated_at."),
+    Stream("contact_companies", "contact_company", ("contact_id", "company_id"), CONTACT_SEARCH,
+           "contact_updated_at", fetches=contact_companies_fetches, rows=links.contact_company_rows,
+           description="The companies of each user and lead (complete lists), with contact_updated_at."),
+    Stream("company_tags", "company_tag", ("company_id", "tag_id"), COMPANY_SCROLL, rows=links.company_tag_rows,
+           description="The tags of each company, with company_updated_at."),
+    Stream("company_segment_memberships", "company_segment_membership", ("company_id", "segment_id"),
+           COMPANY_SCROLL, rows=links.company_segment_rows,
+           description="The segments each company is in, with company_updated_at."),
+    Stream("conversation_tags", "conversation_tag", ("conversation_id", "tag_id"), CONVERSATION_SEARCH,
+           "conversation_updated_at", rows=links.conversation_tag_rows,
+           description="The tags of each conversation, with applied_at and applied_by."),
+    Stream("conversation_contacts", "conversation_contact", ("conversation_id", "contact_id"), CONVERSATION_SEARCH,
+           "conversation_updated_at", rows=links.conversation_contact_rows,
+           description="The contacts of each conversation, with their external_id."),
+    Stream("conversation_teammates", "conversation_teammate", ("conversation_id", "admin_id"), CONVERSATION_SEARCH,
+           "conversation_updated_at", rows=links.conversation_teammate_rows,
+           description="The teammates who took part in each conversation."),
+    Stream("ticket_contacts", "ticket_contact", ("ticket_id", "contact_id"), TICKET_SEARCH, "ticket_updated_at",
+           rows=links.ticket_contact_rows, description="The contacts of each ticket, with their external_id."),
+    Stream("team_admins", "team_admin", ("team_id", "admin_id"), listing("/teams", "teams"),
+           rows=links.team_admin_rows, description="The admins of each team (primary: first-line)."),
+]
+
+# History streams: every version of a record the tap reads, key (id, updated_at); never removed by a table
+# version and not selected by default (they grow without bound).
+STREAMS += [
+    Stream("users_history", "contact", ("id", "updated_at"), CONTACT_SEARCH, "updated_at", role="user",
+           fetches=contact_list_fetches, rows=contact_rows, history=True,
+           description="Every version of each user the tap read (one row per updated_at seen)."),
+    Stream("contacts_history", "contact", ("id", "updated_at"), CONTACT_SEARCH, "updated_at", role="lead",
+           fetches=contact_list_fetches, rows=contact_rows, history=True,
+           description="Every version of each lead the tap read (one row per updated_at seen)."),
+    Stream("companies_history", "company", ("id", "updated_at"), COMPANY_SCROLL, "updated_at", history=True,
+           description="Every version of each company the tap read (one row per updated_at seen)."),
+    Stream("conversations_history", "conversation", ("id", "updated_at"), CONVERSATION_SEARCH, "updated_at",
+           history=True, description="Every version of each conversation the tap read (without parts)."),
+    Stream("tickets_history", "ticket", ("id", "updated_at"), TICKET_SEARCH, "updated_at", history=True,
+           description="Every version of each ticket the tap read (without parts)."),
 ]
 STREAMS_BY_NAME = {stream.name: stream for stream in STREAMS}
