@@ -18,7 +18,8 @@ from tap_intercom.versions import new_version
 
 LOGGER = logging.getLogger("tap_intercom")
 
-OWN_INTERVAL = {name: "reconcile_parts_interval_hours" for name in ("conversation_parts", "ticket_parts")}
+OWN_INTERVAL = {name: "reconcile_parts_interval_hours" for name in ("conversation_parts", "ticket_parts",
+                                                                "conversation_handling_events")}
 NEVER_RECONCILED = {"deleted_conversations", "activity_logs"}  # logs: nothing in them is ever removed
 
 

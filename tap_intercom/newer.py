@@ -1,0 +1,176 @@
+"""Sources that Intercom serves only from a later Intercom-Version than the configured one (2.14 to 2.16):
+calls, macros, internal articles, away status reasons, office hours, conversation attributes, custom object
+instances, conversation handling events and contacts' merge history.
+
+A Source (or a stream of a shared source) names the version it needs (`version="2.16"`); its calls alone are
+sent with that version, the rest of the run keeps `api_version` (as deleted_conversations.py does). Where
+Intercom refuses the call (400 "not available", 403, or a 404 for the version) the engine skips the stream
+with one warning (sync.py `_forbidden`); a per-record fetch that is refused says so once and yields nothing
+rather than owing a fetch per record.
+"""
+import logging
+import threading
+from functools import partial
+
+from tap_intercom import pagers
+from tap_intercom.errors import ApiError
+
+LOGGER = logging.getLogger("tap_intercom")
+
+CALLS_PAGE_SIZE = 25  # GET /calls: "Max 25"
+MACROS_PAGE_SIZE = 50
+CUSTOM_OBJECTS_PAGE_SIZE = 50
+
+
+def _rank(version):
+    """Orders Intercom-Version values; Unstable and Preview are ahead of every number."""
+    major, _, minor = str(version).partition(".")
+    if major.isdigit() and minor.isdigit():
+        return int(major), int(minor)
+    return 99, 0 if str(version) == "Unstable" else 1
+
+
+def needed(configured, wanted):
+    """The version a call is sent with: the configured one unless it is older than the endpoint's."""
+    if not wanted or _rank(configured) >= _rank(wanted):
+        return None
+    return wanted
+
+
+class OnCall:
+    """The client, with another Intercom-Version on every call made through it, and query parameters added to
+    the calls of one path (a search the selected streams need more of, e.g. include_merge_history). Everything
+    else (limiter, clock) is the client's own. `config` is there for sources that read a setting."""
+
+    def __init__(self, client, config, version=None, params=None, path=None):
+        self._client, self.config = client, config
+        self.version, self.params, self.path = version, params or {}, path
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def get(self, path, params=None, endpoint=None, replayable=True, version=None):
+        return self.request("GET", path, params=params, endpoint=endpoint, replayable=replayable, version=version)
+
+    def post(self, path, body, endpoint=None):
+        return self.request("POST", path, body=body, endpoint=endpoint)
+
+    def request(self, method, path, params=None, body=None, endpoint=None, replayable=True, version=None):
+        if self.params and path == self.path:
+            params = {**(params or {}), **self.params}
+        return self._client.request(method, path, params=params, body=body, endpoint=endpoint or path,
+                                    replayable=replayable, version=version or self.version)
+
+
+def source_client(client, config, source, streams):
+    """The client a source's pages are read with: the newest version its selected streams need, and their
+    extra parameters on the source's own path."""
+    versions = [v for v in [getattr(source, "version", None)] + [getattr(s, "version", None) for s in streams] if v]
+    wanted = max(versions, key=_rank) if versions else None
+    params = {}
+    for stream in streams:
+        params.update(getattr(stream, "search_params", None) or {})
+    return OnCall(client, config, needed(config.api_version, wanted), params, source.path)
+
+
+def refused(error):
+    """A call Intercom will not serve here: 403 (scope, plan), 400 "not available" (version), 404 (version)."""
+    status = getattr(error, "status", None)
+    return status in (403, 404) or (status == 400 and "not available" in str(error))
+
+
+# ---- macros: newest first by updated_at, `updated_since`, a cursor --------------------------------------
+
+def macro_pages(client, since, source):
+    """GET /macros?updated_since=: newest first, so the first page holds the highest updated_at. The engine
+    moves the stream's bookmark only once the source is read to the end (a page carries no bookmark), so a run
+    killed mid-way reads the whole window again rather than skipping its older part."""
+    params = {"updated_since": since - 1} if since is not None else {}  # "after this time": include `since`
+    yield from pagers.listing_pages(client, source.path, "data", {**params, "per_page": MACROS_PAGE_SIZE})
+
+
+# ---- custom object instances: one page list per configured type -----------------------------------------
+
+_said_empty = set()
+
+
+def custom_object_pages(client, _since, source):
+    types = getattr(client.config, "custom_object_types", None) or []
+    if not types:
+        if source.path not in _said_empty:
+            _said_empty.add(source.path)
+            LOGGER.info("custom_object_instances: no custom_object_types configured, nothing to read (the API "
+                        "cannot list the types: name them in the setting)")
+        return
+    for name in types:
+        path = f"{source.path}/{name}"
+        for page in pagers.numbered_pages(client, path, "data", CUSTOM_OBJECTS_PAGE_SIZE,
+                                          endpoint=f"{source.path}/{{type}}"):
+            yield [{**record, "type": record.get("type") or name} for record in page if isinstance(record, dict)]
+
+
+# ---- conversation handling events: a child of the conversation search ------------------------------------
+
+HANDLING_VERSION = "2.16"
+_refusal = {"said": False, "lock": threading.Lock()}
+
+
+class Refused:
+    """A fetch Intercom refuses for every record (scope, version): no rows, nothing owed."""
+
+
+def handling_event_fetches(conversation, _fields):
+    return {"handling_events": partial(fetch_handling_events, str(conversation["id"]))}
+
+
+def fetch_handling_events(conversation_id, client):
+    # A failure (a 404 too: the conversation may be deleted, which owed.py confirms) owes the fetch.
+    try:
+        return client.get(f"/conversations/{conversation_id}/handling_events",
+                          endpoint="/conversations/{id}/handling_events",
+                          version=needed(client.headers.get("Intercom-Version", ""), HANDLING_VERSION))
+    except ApiError as exc:
+        status = exc.status
+        if status == 403 or (status == 400 and "not available" in str(exc)):
+            with _refusal["lock"]:
+                if not _refusal["said"]:
+                    _refusal["said"] = True
+                    LOGGER.warning("skipping conversation_handling_events: %s", exc)
+            return Refused
+        raise
+
+
+def handling_event_rows(conversation, fetched):
+    listing = (fetched or {}).get("handling_events")
+    if not isinstance(listing, dict):
+        return ()
+    parent = {"conversation_id": str(conversation["id"]), "conversation_updated_at": conversation.get("updated_at")}
+    rows = []
+    for event in listing.get("handling_events") or []:
+        if isinstance(event, dict):
+            teammate = event.get("teammate") if isinstance(event.get("teammate"), dict) else {}
+            teammate_id = teammate.get("id")
+            rows.append({**event, **parent, "teammate_id": str(teammate_id) if teammate_id is not None else ""})
+    return rows
+
+
+# ---- contact merges: merge_history on each user of the contact search (2.16) -----------------------------
+
+def merge_rows(contact, _fetched):
+    """One row per contact merged into this user (`merge_history`, sent with include_merge_history=true)."""
+    rows = []
+    for item in contact.get("merge_history") or []:
+        if isinstance(item, dict) and item.get("source_contact_id") is not None:
+            rows.append({"id": str(item["source_contact_id"]), "merged_into_id": str(contact["id"]),
+                         "role": item.get("source_contact_role"), "merged_at": item.get("merged_at"),
+                         "merged_into_updated_at": contact.get("updated_at")})
+    return rows
+
+
+def merged(exc, contact_id, what):
+    """Whether an error is Intercom's 410 Gone for a merged contact (2.16; a `Link` header names the contact it
+    was merged into): the contact lives on as that one, so nothing is owed for it."""
+    if getattr(exc, "status", None) != 410:
+        return False
+    LOGGER.info("contact %s was merged into another contact (410 Gone): %s is not owed", contact_id, what)
+    return True
