@@ -47,6 +47,8 @@ class Newer:
             conv = conversations[i % len(conversations)] if conversations and i % 5 else None
             answered = i % 4 != 0
             status = ("completed", "pending", None)[i % 3] if answered else None
+            if status == "pending":  # transcripts take minutes to make: the pending ones are of recent calls
+                at = g.hi - 3600 * (1 + i % 12)
             call = {"type": "call", "id": str(5000 + i), "conversation_id": conv,
                     "admin_id": admins[i % len(admins)]["id"] if answered else None,
                     "contact_id": users[i % len(users)] if users else None,
@@ -207,7 +209,8 @@ class Newer:
         return {
             "calls": [self.calls[i]["call"] for i in sorted(self.calls)],
             "call_transcripts": [{"call_id": i, "conversation_id": c["call"]["conversation_id"],
-                                  "transcript": c["transcript"], "transcript_status": c["status"]}
+                                  "transcript": c["transcript"], "transcript_status": c["status"],
+                                  "call_created_at": c["call"]["created_at"]}
                                  for i, c in sorted(self.calls.items()) if c["call"]["conversation_id"]],
             "macros": [self._macro_view(self.macros[i]) for i in sorted(self.macros)],
             "internal_articles": sorted(self.internal_articles, key=lambda a: a["id"]),

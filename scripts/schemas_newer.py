@@ -44,7 +44,8 @@ FILES = {
     "call_transcript.json": (None, [
         ("set", "call_id", STRING), ("set", "conversation_id", STRING),
         ("set", "transcript", arr(FREE_OBJECT)), ("set", "transcript_status", STRING),
-    ], ["call_id"]),
+        ("set", "call_created_at", DATETIME),  # the call's created_at: the stream's bookmark follows it
+    ], ["call_id", "call_created_at"]),
 }
 
 

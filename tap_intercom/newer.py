@@ -10,10 +10,12 @@ rather than owing a fetch per record.
 """
 import logging
 import threading
+import time
 from functools import partial
 
 from tap_intercom import pagers
 from tap_intercom.errors import ApiError
+from tap_intercom.transform import cursor_epoch
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -174,3 +176,60 @@ def merged(exc, contact_id, what):
         return False
     LOGGER.info("contact %s was merged into another contact (410 Gone): %s is not owed", contact_id, what)
     return True
+
+
+# ---- call transcripts: POST /calls/search, 20 conversations a call (2.14) -----------------------------------
+
+TRANSCRIPT_BATCH = 20  # "A maximum of 20 conversation_ids"
+PENDING = {"pending", "queued", "processing", "in_progress"}  # a transcript still being made: asked again
+GIVE_UP_SECONDS = 7 * 86400  # a transcript still pending a week after its call no longer holds the bookmark
+
+
+class Watermark(list):
+    """The last page of a read: no records, and the bookmark the read makes safe (as a search window's page)."""
+
+    def __init__(self, safe):
+        super().__init__()
+        self.safe = safe
+
+
+def transcript_pages(client, since, source):
+    """Transcripts of the calls made since the bookmark, then a page carrying the new bookmark.
+
+    GET /calls has no filter: every run lists every call (25 a page) and asks POST /calls/search for the
+    conversations of the calls at or after the bookmark (created_at), 20 conversations a call. The bookmark
+    is a watermark: the creation time of the oldest call whose transcript is still pending (it is asked again
+    next run), else of the newest call; a call pending for over a week stops holding it back (a warning). One
+    number, whatever the number of calls, is what STATE keeps of which transcripts are settled."""
+    calls = [call for page in pagers.numbered_pages(client, "/calls", "data", CALLS_PAGE_SIZE, endpoint="/calls")
+             for call in page if isinstance(call, dict) and call.get("id") is not None]
+    created = {str(call["id"]): cursor_epoch(call.get("created_at")) for call in calls}
+    wanted = {str(call["id"]) for call in calls if call.get("conversation_id")
+              and (created[str(call["id"])] is None or created[str(call["id"])] >= since)}
+    conversations = sorted({str(call["conversation_id"]) for call in calls if str(call["id"]) in wanted})
+    now = client.clock.to_server(time.time())
+    pending = []
+    for start in range(0, len(conversations), TRANSCRIPT_BATCH):
+        body = {"conversation_ids": conversations[start:start + TRANSCRIPT_BATCH]}
+        response = client.post(source.path, body, endpoint=source.path)
+        rows = []
+        for call in response.get(source.envelope) or []:
+            call_id = str(call.get("id")) if isinstance(call, dict) else None
+            if call_id not in wanted:
+                continue
+            status = call.get("transcript_status")
+            at = created.get(call_id)
+            if status in PENDING and at is not None:
+                if at >= now - GIVE_UP_SECONDS:
+                    pending.append(at)
+                else:
+                    LOGGER.warning("call_transcripts: the transcript of call %s is still %s a week after the call; "
+                                   "no longer waiting for it", call_id, status)
+            rows.append({"call_id": call_id, "conversation_id": str(call.get("conversation_id")),
+                         "transcript": call.get("transcript"), "transcript_status": status,
+                         "call_created_at": call.get("created_at")})
+        yield rows
+    known = [at for call_id, at in created.items() if at is not None and call_id in wanted]
+    mark = min(pending) if pending else max(known, default=None)
+    if mark is not None:
+        yield Watermark(mark)

@@ -279,9 +279,15 @@ MACROS = Source("macros", "/macros", "data", "newest_first", version="2.16", pag
 CUSTOM_OBJECTS = Source("custom_object_instances", "/custom_object_instances", "data", "listing", version="2.16",
                         pager=newer.custom_object_pages)
 
+CALL_TRANSCRIPTS = Source("call_transcripts", "/calls/search", "data", "newest_first", version="2.14",
+                          pager=newer.transcript_pages, cursor="")  # the bookmark: newer.Watermark pages
+
 STREAMS += [
     Stream("calls", "call", ("id",), CALLS,
            description="Phone calls (full table: the list has no filter; 25 a page)."),
+    Stream("call_transcripts", "call_transcript", ("call_id",), CALL_TRANSCRIPTS, "call_created_at",
+           description="Each call's transcript as Intercom sends it, with transcript_status; a pending one is "
+                       "asked again next run."),
     Stream("internal_articles", "internal_article", ("id",),
            Source("internal_articles", "/internal_articles", "data", "pages", version="2.14"),
            description="The internal knowledge base (Fin and teammates read it)."),

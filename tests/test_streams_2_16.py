@@ -15,7 +15,7 @@ from tap_intercom.streams import STREAMS_BY_NAME
 
 LISTS = ["calls", "internal_articles", "away_status_reasons", "office_hours_schedules", "conversation_attributes",
          "custom_object_instances"]
-NEW = LISTS + ["macros", "contact_merges", "conversation_handling_events"]
+NEW = LISTS + ["macros", "contact_merges", "conversation_handling_events", "call_transcripts"]
 
 
 def catalog_of(tmp_path, emulator, streams):
@@ -60,8 +60,17 @@ def test_new_streams_complete_after_a_full_and_an_incremental_run(tmp_path, emul
     conversations = sorted(c["id"] for c in emulator.truth("conversations")["conversations"])
     paused = emulator.mutate(action="create", stream="handling_events", ids=conversations[:4])["ids"]
     merged, into = merge_some(emulator, 2)
+    pending = {t["call_id"] for t in first.records("call_transcripts") if t["transcript_status"] == "pending"}
+    assert pending and pending <= set(emulator.mutate(action="complete_transcripts", stream="calls")["ids"])
+    emulator.reset_stats()
     second = run_tap(tmp_path, config, catalog=catalog, state=first.state)
     truth = with_parent_cursor(emulator.truth())
+    # The transcripts pending in the first run are asked again, and only the calls from the oldest of them on.
+    again = {t["call_id"]: t for t in second.records("call_transcripts")}
+    assert pending <= set(again) and all(again[c]["transcript_status"] == "completed" for c in pending)
+    assert len(again) < len(truth["call_transcripts"])
+    searched = {t["conversation_id"] for t in again.values()}
+    assert emulator.stats()["by_endpoint"]["POST /calls/search"] == -(-len(searched) // 20)
     assert set(changed) <= {m["id"] for m in second.records("macros")}
     assert len(second.records("macros")) < len(truth["macros"])  # only what changed (and the lookback)
     assert set(paused) <= {e["conversation_id"] for e in second.records("conversation_handling_events")}
@@ -84,13 +93,14 @@ def test_each_call_carries_the_version_its_endpoint_needs(tmp_path, emulator):
     assert {s for s in NEW if run.records(s)} == set(NEW) - {"contact_merges"}  # nothing merged yet
     stats = emulator.stats()
     by_endpoint, versions = stats["by_endpoint"], stats["versions"]
-    in_2_14 = sum(by_endpoint[e] for e in ("GET /calls", "GET /internal_articles", "GET /away_status_reasons"))
+    in_2_14 = sum(by_endpoint[e] for e in ("GET /calls", "GET /internal_articles", "GET /away_status_reasons",
+                                           "POST /calls/search"))
     in_2_16 = sum(count for endpoint, count in by_endpoint.items()
                   if endpoint in ("GET /macros", "GET /office_hours_schedules", "GET /conversations/attributes",
                                   "GET /custom_object_instances/{type}", "GET /conversations/{id}/handling_events",
                                   "POST /contacts/search"))
     assert versions == {"2.11": stats["requests"] - in_2_14 - in_2_16, "2.14": in_2_14, "2.16": in_2_16}
-    assert by_endpoint["GET /calls"] == 2  # 45 calls, at most 25 a page
+    assert by_endpoint["GET /calls"] == 2 * 2  # 45 calls, at most 25 a page, for calls and call_transcripts
 
 
 def test_refused_endpoints_are_skipped_with_one_warning(tmp_path, emulator):
@@ -102,7 +112,7 @@ def test_refused_endpoints_are_skipped_with_one_warning(tmp_path, emulator):
     emulator.faults(path="/conversations/", kind="403", count=10000, method="GET")
     config = tap_config(emulator.url, access_token="scoped-token")
     run = run_tap(tmp_path, config, catalog=catalog_of(tmp_path, emulator, NEW + ["conversations"]))
-    for stream in ("calls", "macros", "custom_object_instances", "office_hours_schedules",
+    for stream in ("calls", "call_transcripts", "macros", "custom_object_instances", "office_hours_schedules",
                    "conversation_handling_events"):
         assert run.stderr.count(f"skipping {stream}") == 1, stream
         assert not run.records(stream)
