@@ -203,7 +203,8 @@ def transcript_pages(client, since, source):
     number, whatever the number of calls, is what STATE keeps of which transcripts are settled."""
     calls = [call for page in pagers.numbered_pages(client, "/calls", "data", CALLS_PAGE_SIZE, endpoint="/calls")
              for call in page if isinstance(call, dict) and call.get("id") is not None]
-    created = {str(call["id"]): cursor_epoch(call.get("created_at")) for call in calls}
+    created_raw = {str(call["id"]): call.get("created_at") for call in calls}
+    created = {call_id: cursor_epoch(value) for call_id, value in created_raw.items()}
     wanted = {str(call["id"]) for call in calls if call.get("conversation_id")
               and (created[str(call["id"])] is None or created[str(call["id"])] >= since)}
     conversations = sorted({str(call["conversation_id"]) for call in calls if str(call["id"]) in wanted})
@@ -227,7 +228,8 @@ def transcript_pages(client, since, source):
                                    "no longer waiting for it", call_id, status)
             rows.append({"call_id": call_id, "conversation_id": str(call.get("conversation_id")),
                          "transcript": call.get("transcript"), "transcript_status": status,
-                         "call_created_at": call.get("created_at")})
+                         "call_created_at": call.get("created_at") if call.get("created_at") is not None
+                         else created_raw.get(call_id)})  # the spec's example sends none: null then
         yield rows
     known = [at for call_id, at in created.items() if at is not None and call_id in wanted]
     mark = min(pending) if pending else max(known, default=None)
