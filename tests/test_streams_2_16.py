@@ -200,9 +200,27 @@ def test_killed_runs_resume_without_a_gap(tmp_path, make_emulator, kill_after):
     states = [m["value"] for m in messages if m["type"] == "STATE"]
     written = {s: [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == s] for s in streams}
     truth = with_parent_cursor(emulator.truth())
-    if states and "macros" in states[-1]["bookmarks"]:  # macros' bookmark only once every macro is written
+    if states and "updated_at" in states[-1]["bookmarks"].get("macros", {}):  # only once every macro is written
         assert {m["id"] for m in written["macros"]} == {m["id"] for m in truth["macros"]}
     resumed = run_tap(tmp_path, config, catalog=catalog, state=states[-1] if states else None)
     for stream in ("conversation_handling_events", "macros"):
         union = {**by_key(stream, written[stream]), **by_key(stream, resumed.records(stream))}
         assert set(union) == set(expected_records(stream, truth[stream])), stream
+
+
+def test_a_failed_handling_events_fetch_is_owed_to_the_next_run(tmp_path, emulator):
+    conversations = sorted(c["id"] for c in emulator.truth("conversations")["conversations"])
+    events = emulator.truth("conversation_handling_events")["conversation_handling_events"]
+    victim = next(e["conversation_id"] for e in events)
+    emulator.faults(path=f"/conversations/{victim}/handling_events", kind="503", count=2)  # both attempts
+    config = tap_config(emulator.url, max_retries=1)
+    catalog = catalog_of(tmp_path, emulator, ["conversations", "conversation_handling_events"])
+    first = run_tap(tmp_path, config, catalog=catalog, check=False)
+    assert first.returncode != 0 and "owed to the next run" in first.stderr
+    assert first.state["owed"] == [{"stream": "conversation_handling_events", "id": victim, "runs": 1}]
+    assert victim not in {e["conversation_id"] for e in first.records("conversation_handling_events")}
+    assert len(first.records("conversations")) == len(conversations)  # the conversation itself is written
+    second = run_tap(tmp_path, config, catalog=catalog, state=first.state)
+    assert second.state["owed"] == []
+    assert sum(e["conversation_id"] == victim for e in second.records("conversation_handling_events")) == \
+        sum(e["conversation_id"] == victim for e in events)
