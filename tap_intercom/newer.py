@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from functools import partial
+from urllib.parse import quote
 
 from tap_intercom import pagers
 from tap_intercom.errors import ApiError
@@ -75,12 +76,6 @@ def source_client(client, config, source, streams):
     return OnCall(client, config, needed(config.api_version, wanted), params, source.path)
 
 
-def refused(error):
-    """A call Intercom will not serve here: 403 (scope, plan), 400 "not available" (version), 404 (version)."""
-    status = getattr(error, "status", None)
-    return status in (403, 404) or (status == 400 and "not available" in str(error))
-
-
 # ---- macros: newest first by updated_at, `updated_since`, a cursor --------------------------------------
 
 def macro_pages(client, since, source):
@@ -105,7 +100,7 @@ def custom_object_pages(client, _since, source):
                         "cannot list the types: name them in the setting)")
         return
     for name in types:
-        path = f"{source.path}/{name}"
+        path = f"{source.path}/{quote(name, safe='')}"
         for page in pagers.numbered_pages(client, path, "data", CUSTOM_OBJECTS_PAGE_SIZE,
                                           endpoint=f"{source.path}/{{type}}"):
             yield [{**record, "type": record.get("type") or name} for record in page if isinstance(record, dict)]
