@@ -17,6 +17,7 @@ from .generate import DAY, PHRASES, pick
 
 V214, V216 = (2, 14), (2, 16)
 CUSTOM_OBJECT_TYPES = {"Order": 33, "Product": 4}
+REASONS = [("On a break", "☕"), ("In a meeting", "📅"), ("Off for the day", "🌙"), ("Old reason", "🗑"), ("Lunch", "🥪")]
 STREAMS = {"calls", "macros", "handling_events", "custom_object_instances"}  # what mutate() changes
 
 
@@ -78,8 +79,7 @@ class Newer:
         self.away_status_reasons = [
             {"type": "away_status_reason", "id": str(11 + i), "label": label, "emoji": emoji, "order": i + 1,
              "deleted": i == 3, "created_at": made + i, "updated_at": made + i * DAY}
-            for i, (label, emoji) in enumerate([("On a break", "☕"), ("In a meeting", "📅"),
-                                                 ("Off for the day", "🌙"), ("Old reason", "🗑"), ("Lunch", "🥪")])]
+            for i, (label, emoji) in enumerate(REASONS)]
         self.office_hours = [
             {"type": "office_hours_schedule", "id": str(31 + i), "name": name, "time_zone_name": tz,
              "time_intervals": [{"start_minute": d * 1440 + 540, "end_minute": d * 1440 + 1020, "day_of_week": d}

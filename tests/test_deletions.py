@@ -12,8 +12,8 @@ STREAMS = [s for s in EVERY_STREAM if s.selected_by_default]  # what a run witho
 
 INCREMENTAL = [s.name for s in STREAMS if s.replication_key]
 FULL_TABLE = [s.name for s in STREAMS if not s.replication_key]
-SENT_IN_2_16 = {"GET /conversations/deleted", "GET /macros", "GET /office_hours_schedules", "GET /conversations/attributes",
-                "GET /custom_object_instances/{type}", "POST /contacts/search"}
+SENT_IN_2_16 = {"GET /conversations/deleted", "GET /macros", "GET /office_hours_schedules",
+                "GET /conversations/attributes", "GET /custom_object_instances/{type}", "POST /contacts/search"}
 OFTEN = {"reconcile_interval_hours": 0.00001, "reconcile_parts_interval_hours": 0.00001}  # a pass every run
 
 
