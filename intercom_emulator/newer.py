@@ -17,7 +17,8 @@ from .generate import DAY, PHRASES, pick
 
 V214, V216 = (2, 14), (2, 16)
 CUSTOM_OBJECT_TYPES = {"Order": 33, "Product": 4}
-REASONS = [("On a break", "☕"), ("In a meeting", "📅"), ("Off for the day", "🌙"), ("Old reason", "🗑"), ("Lunch", "🥪")]
+REASONS = [("On a break", "☕"), ("In a meeting", "📅"), ("Off for the day", "🌙"), ("Old reason", "🗑"),
+           ("Lunch", "🥪")]  # away status reasons; the fourth is deleted
 STREAMS = {"calls", "macros", "handling_events", "custom_object_instances"}  # what mutate() changes
 
 
