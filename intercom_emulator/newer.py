@@ -78,7 +78,7 @@ class Newer:
                 "ai_sales_agent_availability": False})
         made = g.lo + 5 * DAY
         self.away_status_reasons = [
-            {"type": "away_status_reason", "id": str(11 + i), "label": label, "emoji": emoji, "order": i + 1,
+            {"type": "away_status_reason", "id": str(12344 + i),  # admins' away_status_reason_id joins them "label": label, "emoji": emoji, "order": i + 1,
              "deleted": i == 3, "created_at": made + i, "updated_at": made + i * DAY}
             for i, (label, emoji) in enumerate(REASONS)]
         self.office_hours = [

@@ -49,6 +49,12 @@ def test_new_streams_complete_after_a_full_and_an_incremental_run(tmp_path, emul
     for message in first.messages:  # every record valid against the schema its stream announced
         if message["type"] == "RECORD" and message["stream"] in NEW:
             jsonschema.validate(message["record"], load_schema(STREAMS_BY_NAME[message["stream"]].schema))
+    # An away admin's away_status_reason_id is one of the reasons (a deleted reason stays listed).
+    reasons = {r["id"]: r for r in first.records("away_status_reasons")}
+    assert any(r["deleted"] for r in reasons.values())
+    away = [str(a["away_status_reason_id"]) for a in emulator.truth("admins")["admins"]
+            if a.get("away_status_reason_id") is not None]
+    assert away and set(away) <= set(reasons)
     # A user's own row does not carry the merge history contact_merges reads from it.
     assert all("merge_history" not in user for user in first.records("users"))
     bookmark = first.state["bookmarks"]
