@@ -8,11 +8,12 @@ import time
 import uuid
 from urllib.parse import urlencode
 
-from . import content, tickets
+from . import content, newer, tickets
 from .search import SearchError, per_page_of, sort_spec
 
 MAX_PAGED_COMPANIES = 10000  # "at most 10,000 companies can be reached by paging - use scroll beyond that"
-READ_ONLY_POSTS = {"/contacts/search", "/conversations/search", "/companies/list", "/tickets/search"}
+READ_ONLY_POSTS = {"/contacts/search", "/conversations/search", "/companies/list", "/tickets/search",
+                   "/calls/search"}
 
 
 class RawList:
@@ -134,6 +135,7 @@ class Api:
             ("GET", "/conversations/{id}", "read_conversations", self.conversation)]
         # first: /admins/activity_logs must win over /admins/{id}
         self.routes[:0] = tickets.routes(self) + content.routes(self)
+        self.routes[:0] = newer.routes(self)  # first: its contact routes add merge history and 410 Gone
 
     # ---- routing --------------------------------------------------------------------------------------
     def match(self, method, path):

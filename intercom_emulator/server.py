@@ -254,14 +254,15 @@ class Emulator:
             body = json.loads(raw) if raw.strip() else None
         except ValueError:
             return h.reply(400, error_body("parameter_invalid", "The request body is not valid JSON"), rl)
+        extra = None  # a handler may add headers (a merged contact's 410 names its canonical contact: Link)
         try:
-            status, payload = fn(_request(method, path, query, body, params, h, version))
+            status, payload, *extra = fn(_request(method, path, query, body, params, h, version))
         except SearchError as e:  # ApiError is a SearchError too
             status, payload = e.status, error_body(e.code, e.message)
         except Exception as e:  # an emulator bug still gets an Intercom-shaped answer, and a traceback
             traceback.print_exc()
             status, payload = 500, error_body("server_error", "emulator error: %r" % e)
-        return h.reply(status, payload, rl)
+        return h.reply(status, payload, {**rl, **extra[0]} if extra else rl)
 
     def _fault(self, h, kind):
         if kind == "drop":

@@ -11,6 +11,7 @@ import time
 
 from . import links
 from .content import Content
+from .newer import STREAMS as NEWER_STREAMS, Newer
 from .generate import DAY, Generator
 from .tickets import Ticketing
 from .extras import Extras
@@ -72,6 +73,7 @@ class Workspace:
         self.ticketing = Ticketing(self, tickets)  # sets self.tickets and self.ticket_parts
         self._link_tickets()
         self.content = Content(self, activity_logs)
+        self.newer = Newer(self)  # calls, macros, handling events, merges...: endpoints of 2.14-2.16
 
     # ---- generation -----------------------------------------------------------------------------------
     def _make_segments(self):
@@ -271,6 +273,8 @@ class Workspace:
         action = body.get("action")
         with self.lock:
             ts = int(body["updated_at"]) if body.get("updated_at") is not None else self.now()
+            if body.get("stream") in NEWER_STREAMS:
+                return {"ids": self.newer.mutate(action, body, ts), "updated_at": ts}
             handler = {"update": self._update, "create": self._create, "delete": self._delete,
                        "add_parts": self._add_parts, "tag": self._tag, "merge": self._merge,
                        "convert": self._convert, "remove_social_profile": self._social_profile,
@@ -426,6 +430,7 @@ class Workspace:
         into = str(body.get("into") or "")
         if into not in self.contacts or self.contacts[into]["role"] != "user":
             raise MutationError("merge needs \"into\": the id of an existing user")
+        self.newer.merge(ids, into, ts)  # its merge_history; 2.16 answers 410 for the merged ids
         self._delete({"stream": "contacts", "ids": ids}, ts)
         self.contacts[into] = dict(self.contacts[into], updated_at=ts)
         self._bump("contacts")
@@ -526,4 +531,4 @@ class Workspace:
                 "contact_attributes": self.attributes("contact", True),
                 "deleted_conversations": [self.deleted_conversations[i] for i in sorted(self.deleted_conversations)],
                 "cut_conversations": sorted(i for i, p in self.parts.items() if len(p) > MAX_PARTS),
-                **self.ticketing.truth(), **self.content.truth(), **links.truth(self)}
+                **self.ticketing.truth(), **self.content.truth(), **links.truth(self), **self.newer.truth()}

@@ -24,7 +24,7 @@ def _metadata(stream, schema):
         "table-key-properties": list(stream.key),
         "forced-replication-method": "INCREMENTAL" if stream.replication_key else "FULL_TABLE",
         "inclusion": "available",
-        "selected-by-default": not stream.history,  # history grows without bound: only when asked for
+        "selected-by-default": stream.selected_by_default,
     }
     if stream.replication_key:
         top["valid-replication-keys"] = [stream.replication_key]

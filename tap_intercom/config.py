@@ -38,6 +38,8 @@ SETTINGS = {
     "typed_custom_attributes": (True, "Discovery types custom attributes from Intercom's data attributes; false: "
                                       "free-form objects."),
     "search_window_pages": (10, "Pages per window of a search read as concurrent windows of updated_at."),
+    "custom_object_types": ([], "Custom object types (their identifiers, e.g. [\"Order\"]) whose instances "
+                                "custom_object_instances reads; the API cannot list them."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
@@ -63,6 +65,7 @@ class Config:
     reconcile_parts_interval_hours: float = 168
     typed_custom_attributes: bool = True
     search_window_pages: int = 10
+    custom_object_types: tuple = ()
 
 
 def read_json_file(path, what):
@@ -174,6 +177,7 @@ def load_config(path):
         typed_custom_attributes = typed_custom_attributes.lower() == "true"  # from an environment variable
     if not isinstance(typed_custom_attributes, bool):
         raise ConfigError(f"config: typed_custom_attributes must be true or false, got {typed_custom_attributes!r}")
+    custom_object_types = _custom_object_types(values["custom_object_types"])
     for name in ("api_version", "user_agent"):
         if not isinstance(values[name], str) or not values[name].strip():
             raise ConfigError(f"config: {name} must be a non-empty string")
@@ -194,4 +198,18 @@ def load_config(path):
         reconcile_parts_interval_hours=values["reconcile_parts_interval_hours"],
         typed_custom_attributes=typed_custom_attributes,
         search_window_pages=values["search_window_pages"],
+        custom_object_types=custom_object_types,
     )
+
+
+def _custom_object_types(value):
+    if isinstance(value, str):  # from an environment variable: a JSON list, or names separated by commas
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = [name.strip() for name in value.split(",") if name.strip()]
+    if not isinstance(value, list) or not all(isinstance(name, str) and name.strip() and "/" not in name
+                                              for name in value):
+        raise ConfigError(f"config: custom_object_types must be a list of custom object type names "
+                          f"(e.g. [\"Order\"]), got {value!r}")
+    return tuple(dict.fromkeys(name.strip() for name in value))

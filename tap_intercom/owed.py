@@ -14,6 +14,7 @@ import threading
 
 from tap_intercom.deleted_conversations import deleted_conversation
 from tap_intercom.errors import ApiError, ConfigError, NotFound
+from tap_intercom.newer import merged
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -118,6 +119,9 @@ def refetch(client, source, names, owed_at_start):
         except ApiError as exc:
             if exc.status == 401:
                 raise
+            if merged(exc, record_id, "what it owed"):
+                events += [(stream, record_id, None) for stream in streams]
+                continue
             if isinstance(exc, NotFound) and source.name == "conversations" and \
                     deleted_conversation(client, record_id):
                 LOGGER.warning("%s: Intercom confirms conversation %s was deleted; nothing is owed for it any "

@@ -19,8 +19,10 @@ from tap_intercom.versions import new_version
 
 LOGGER = logging.getLogger("tap_intercom")
 
-OWN_INTERVAL = {name: "reconcile_parts_interval_hours" for name in ("conversation_parts", "ticket_parts")}
-NEVER_RECONCILED = {"deleted_conversations", "activity_logs"}  # logs: nothing in them is ever removed
+OWN_INTERVAL = {name: "reconcile_parts_interval_hours" for name in ("conversation_parts", "ticket_parts",
+                                                                "conversation_handling_events")}
+NEVER_RECONCILED = {"deleted_conversations", "activity_logs",  # logs: nothing in them is ever removed
+                    "call_transcripts"}  # a transcript's row stays; its bookmark is a watermark (newer.py)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable, Optional
 
-from tap_intercom import links, pagers
+from tap_intercom import links, newer, pagers
 from tap_intercom.deleted_conversations import deleted_pages
+from tap_intercom.errors import ApiError
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -37,16 +38,22 @@ class Source:
     day_granular: bool = False  # contact search matches dates by whole day (API-NOTES 3.7)
     record_path: Optional[str] = None  # GET one record by {id}: owed fetches (owed.py) read their record again
     cursor: str = "updated_at"  # the records' field the bookmarks follow
+    version: Optional[str] = None  # the Intercom-Version its calls need, when newer than api_version (newer.py)
+    pager: Optional[Callable] = None  # pager(client, since, source) -> pages, for a paging of its own
+    page_size: Optional[int] = None  # "pages": a smaller maximum than LIST_PAGE_SIZE
 
     @property
     def incremental(self):
         return self.style not in ("listing", "pages", "scroll")  # the scroll has no filter: read whole
 
     def pages(self, client, since, page_size, role=None, until=None):
+        if self.pager:
+            return self.pager(client, since, self)
         if self.style == "listing":
             return pagers.listing_pages(client, self.path, self.envelope, self.params)
         if self.style == "pages":
-            return pagers.numbered_pages(client, self.path, self.envelope, LIST_PAGE_SIZE, params=self.params)
+            return pagers.numbered_pages(client, self.path, self.envelope, self.page_size or LIST_PAGE_SIZE,
+                                         params=self.params)
         if self.style == "window":
             # Whether created_at_after includes its own second is not documented: ask from the second before.
             window = {"created_at_after": since - 1, "created_at_before": until}
@@ -85,6 +92,9 @@ class Stream:
     # when every selected stream of the search takes the same one)
     description: str = ""
     history: bool = False  # every version of its records, kept: never in a table version, not selected by default
+    version: Optional[str] = None  # a shared source read with this Intercom-Version when the stream is selected
+    search_params: Optional[dict] = None  # ... and with these query parameters on its path (newer.py)
+    selected_by_default: bool = True
 
     @property
     def automatic(self):
@@ -122,7 +132,12 @@ def fetch_contact_list(path, name, client):
     # A failure (a 404 too: it may be transient) keeps the first 10 items and owes the list (owed.py).
     pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
              else pagers.numbered_pages(client, path, "data", SUBLIST_PAGE_SIZE, endpoint=endpoint))
-    return [item for page in pages for item in page]
+    try:
+        return [item for page in pages for item in page]
+    except ApiError as exc:
+        if newer.merged(exc, contact["id"], f"its {name} list"):  # merged since the search: keeps its first 10
+            return None
+        raise
 
 
 def contact_rows(contact, lists):
@@ -136,6 +151,9 @@ def contact_rows(contact, lists):
     avatar = contact.get("avatar")
     if isinstance(avatar, str):  # the docs show a plain URL, the 2.14 spec an object: keep the spec's form
         contact["avatar"] = {"type": "avatar", "image_url": avatar}
+    if "merge_history" in contact:  # asked for contact_merges (newer.py), which reads it after this hook
+        contact = dict(contact)
+        del contact["merge_history"]
     return (contact,)
 
 
@@ -308,16 +326,65 @@ STREAMS += [
 # version and not selected by default (they grow without bound).
 STREAMS += [
     Stream("users_history", "contact", ("id", "updated_at"), CONTACT_SEARCH, "updated_at", role="user",
-           fetches=contact_list_fetches, rows=contact_rows, history=True,
+           fetches=contact_list_fetches, rows=contact_rows, history=True, selected_by_default=False,
            description="Every version of each user the tap read (one row per updated_at seen)."),
     Stream("contacts_history", "contact", ("id", "updated_at"), CONTACT_SEARCH, "updated_at", role="lead",
-           fetches=contact_list_fetches, rows=contact_rows, history=True,
+           fetches=contact_list_fetches, rows=contact_rows, history=True, selected_by_default=False,
            description="Every version of each lead the tap read (one row per updated_at seen)."),
     Stream("companies_history", "company", ("id", "updated_at"), COMPANY_SCROLL, "updated_at", history=True,
+           selected_by_default=False,
            description="Every version of each company the tap read (one row per updated_at seen)."),
     Stream("conversations_history", "conversation", ("id", "updated_at"), CONVERSATION_SEARCH, "updated_at",
-           history=True, description="Every version of each conversation the tap read (without parts)."),
+           history=True, selected_by_default=False,
+           description="Every version of each conversation the tap read (without parts)."),
     Stream("tickets_history", "ticket", ("id", "updated_at"), TICKET_SEARCH, "updated_at", history=True,
-           description="Every version of each ticket the tap read (without parts)."),
+           selected_by_default=False, description="Every version of each ticket the tap read (without parts)."),
+]
+
+# ---- API 2.14-2.16 (newer.py): each source's calls carry the version it needs -----------------------------
+
+def newer_listing(path, envelope, version, **params):
+    return Source(path + "?" + "&".join(f"{k}={v}" for k, v in params.items()), path, envelope, "listing", params,
+                  version=version)
+
+
+CALLS = Source("calls", "/calls", "data", "pages", version="2.14", page_size=newer.CALLS_PAGE_SIZE)
+MACROS = Source("macros", "/macros", "data", "newest_first", version="2.16", pager=newer.macro_pages)
+CUSTOM_OBJECTS = Source("custom_object_instances", "/custom_object_instances", "data", "listing", version="2.16",
+                        pager=newer.custom_object_pages)
+
+CALL_TRANSCRIPTS = Source("call_transcripts", "/calls/search", "data", "newest_first", version="2.14",
+                          pager=newer.transcript_pages, cursor="")  # the bookmark: newer.Watermark pages
+
+STREAMS += [
+    Stream("calls", "call", ("id",), CALLS,
+           description="Phone calls (full table: the list has no filter; 25 a page)."),
+    Stream("call_transcripts", "call_transcript", ("call_id",), CALL_TRANSCRIPTS, "call_created_at",
+           description="Each call's transcript as Intercom sends it, with transcript_status; a pending one is "
+                       "asked again next run."),
+    Stream("internal_articles", "internal_article", ("id",),
+           Source("internal_articles", "/internal_articles", "data", "pages", version="2.14"),
+           description="The internal knowledge base (Fin and teammates read it)."),
+    Stream("away_status_reasons", "away_status_reason", ("id",),
+           newer_listing("/away_status_reasons", "data", "2.14"),
+           description="Away status reasons, deleted ones included (admins.away_status_reason_id joins them)."),
+    Stream("office_hours_schedules", "office_hours_schedule", ("id",),
+           newer_listing("/office_hours_schedules", "data", "2.16"), description="Office hours schedules."),
+    Stream("conversation_attributes", "conversation_attribute", ("id",),
+           newer_listing("/conversations/attributes", "data", "2.16", include_archived="true"),
+           description="Conversation attributes, archived ones included."),
+    Stream("macros", "macro", ("id",), MACROS, "updated_at",
+           description="Macros (saved replies), incremental on updated_at."),
+    Stream("contact_merges", "contact_merge", ("id",), CONTACT_SEARCH, "merged_into_updated_at",
+           rows=newer.merge_rows, role="user", version="2.16", search_params={"include_merge_history": "true"},
+           description="One row per contact merged into a user (id: the merged contact), from the users' "
+                       "merge_history: no extra call (the contact search is sent with 2.16 when selected)."),
+    Stream("conversation_handling_events", "conversation_handling_event",
+           ("conversation_id", "teammate_id", "type", "timestamp"), CONVERSATION_SEARCH, "conversation_updated_at",
+           fetches=newer.handling_event_fetches, rows=newer.handling_event_rows, selected_by_default=False,
+           description="Pause and resume events of each changed conversation (one more call per conversation: "
+                       "not selected by default)."),
+    Stream("custom_object_instances", "custom_object_instance", ("type", "id"), CUSTOM_OBJECTS,
+           description="Instances of the custom object types named in the custom_object_types setting."),
 ]
 STREAMS_BY_NAME = {stream.name: stream for stream in STREAMS}

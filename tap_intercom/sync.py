@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tap_intercom import readahead, reconcile, record_fetches, windows
+from tap_intercom import newer, readahead, reconcile, record_fetches, windows
 from tap_intercom.client import IntercomClient
 from tap_intercom.concurrency import FetchPool
 from tap_intercom.errors import ApiError, TapError
@@ -157,12 +157,18 @@ class Engine:
         error, names = failure.error, ", ".join(self._streams_of(failure.group))
         if not isinstance(error, Exception) or getattr(error, "status", None) == 401:
             raise error  # a bad token fails every stream: stop now
-        if _forbidden(error):
+        if _forbidden(error) or (getattr(error, "status", None) == 404 and self._newer(failure.group)):
             LOGGER.warning("skipping %s: %s", names, error)
             return
         detail = str(error) if isinstance(error, TapError) else f"internal error: {type(error).__name__}: {error}"
         LOGGER.error("%s failed: %s; the other streams go on", names, detail)
         failed.append(f"{names} failed: {detail}")
+
+    def _newer(self, group_name):
+        """Whether the group's source is one of the API's newer endpoints (it declares its version): a 404 there
+        means the API version or the workspace lacks it (newer.py), not a failure."""
+        group = next((g for g in self.groups if g[0].stream.name == group_name), [])
+        return bool(group) and group[0].stream.source.version is not None
 
     def _streams_of(self, group_name):
         return [s.stream.name for group in self.groups if group[0].stream.name == group_name for s in group]
@@ -196,12 +202,13 @@ class Engine:
         if source.incremental:
             LOGGER.info("%s: reading %s from %s", ", ".join(names), source.path, epoch_to_rfc3339(start))
         redo, owed = refetch(self.client, source, names, self.owed_at_start)
+        client = newer.source_client(self.client, self.config, source, [s.stream for s in group])
         if source.style == "search":
-            pages = windows.partitioned(self.client, source, start, self.config.page_size, role, int(started),
+            pages = windows.partitioned(client, source, start, self.config.page_size, role, int(started),
                                         self.config.search_window_pages)
         else:
             # A time-bounded listing (activity logs) reads up to the moment the run began, never past it.
-            pages = source.pages(self.client, start, self.config.page_size, role, until=int(started))
+            pages = source.pages(client, start, self.config.page_size, role, until=int(started))
             if source.style == "scroll":
                 pages = readahead.spooled(pages)
             elif source.style != "listing":  # a listing is one call: nothing to fetch ahead

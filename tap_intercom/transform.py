@@ -106,7 +106,14 @@ def cursor_epoch(value):
     try:
         return int(float(value))
     except (TypeError, ValueError):
-        return None
+        pass
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-":  # macros send ISO 8601 (2.16)
+        try:
+            parsed = datetime.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+        except ValueError:
+            return None
+        return int(parsed.timestamp()) if parsed.tzinfo else None
+    return None
 
 
 def _slow(_value):

@@ -111,7 +111,7 @@ def test_https_through_https_proxy_with_credentials(tmp_path, emulator, certific
     for lines in proxy.seen:
         assert lines[0].startswith(f"CONNECT localhost:{front.port} HTTP/")
         assert f"Proxy-Authorization: Basic {credentials}" in lines[1:]
-    assert len(proxy.seen) <= 40  # a kept-alive tunnel per thread, not one per request
+    assert len(proxy.seen) <= 50  # a kept-alive tunnel per thread (16 workers, a reader per source), not per request
     assert emulator.stats()["requests"] > len(proxy.seen)
     front.shutdown()
     proxy.shutdown()

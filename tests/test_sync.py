@@ -14,7 +14,7 @@ from tap_intercom.catalog import load_schema
 from tap_intercom.transform import epoch_to_rfc3339
 from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
 
-ALL = [stream.name for stream in STREAMS if not stream.history]  # history streams: not selected by default
+ALL = [stream.name for stream in STREAMS if stream.selected_by_default]
 
 
 def key_of(stream, record):
@@ -27,7 +27,9 @@ def with_parent_cursor(truth):
     conversations = {c["id"]: c["updated_at"] for c in truth.get("conversations", [])}
     for row in truth.get("social_profiles", []):
         row.setdefault("contact_updated_at", contacts.get(row["contact_id"]))
-    for row in truth.get("conversation_parts", []):
+    for row in truth.get("contact_merges", []):
+        row.setdefault("merged_into_updated_at", contacts.get(row["merged_into_id"]))
+    for row in truth.get("conversation_parts", []) + truth.get("conversation_handling_events", []):
         row.setdefault("conversation_updated_at", conversations.get(row["conversation_id"]))
     tickets = {t["id"]: t["updated_at"] for t in truth.get("tickets", [])}
     for row in truth.get("ticket_parts", []):
@@ -80,6 +82,9 @@ def by_key(stream, records):
 
 def test_full_sync_equals_ground_truth(tmp_path, emulator):
     emulator.mutate(action="delete", stream="conversations", count=2)  # so deleted_conversations has some
+    users = [u["id"] for u in emulator.truth("users")["users"]]
+    leads = [c["id"] for c in emulator.truth("contacts")["contacts"]]
+    emulator.mutate(action="merge", ids=leads[:2], into=users[0])  # so contact_merges has some
     run = run_tap(tmp_path, tap_config(emulator.url))
     truth = with_parent_cursor(emulator.truth())
     for stream in ALL:
@@ -91,7 +96,7 @@ def test_full_sync_equals_ground_truth(tmp_path, emulator):
         assert_nothing_lost(stream, truth[stream], emitted)
     assert emulator.stats()["write_calls"] == 0
     assert run.state["currently_syncing"] is None
-    assert set(run.state["bookmarks"]) == {s.name for s in STREAMS if s.replication_key and not s.history}
+    assert set(run.state["bookmarks"]) == {s.name for s in STREAMS if s.replication_key and s.name in ALL}
 
 
 def test_contacts_carry_complete_lists_and_custom_attributes(tmp_path, emulator):
@@ -264,7 +269,8 @@ def test_deselecting_one_stream_keeps_the_others(tmp_path, emulator):
             continue
         entry["metadata"][0]["metadata"]["selected"] = False
     run = run_tap(tmp_path, config, catalog=catalog)
-    assert run.streams() == set(ALL) - {"social_profiles", "deleted_conversations"}  # none deleted yet
+    # none deleted or merged yet
+    assert run.streams() == set(ALL) - {"social_profiles", "deleted_conversations", "contact_merges"}
 
 
 def test_gzip_compressed_responses(tmp_path, make_emulator):
