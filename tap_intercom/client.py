@@ -114,6 +114,12 @@ class RateLimiter:
                 with self._cond:  # a server without rate-limit headers sets no budget
                     self._budget = None
                     self._cond.notify_all()
+            elif status is None and self._limit is None:
+                with self._cond:  # no answer to the probe: the retry probes again rather than waiting out a
+                    # window (a refused connection never reached Intercom; a lost request is one request)
+                    if self._budget is not None and self._budget <= 0:
+                        self._budget = 1
+                        self._cond.notify_all()
             return
         if status == 429:
             retry_after = _retry_after(headers)
