@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import time
 
-from tap_intercom import pagers
+from tap_intercom import newer, pagers
 from tap_intercom.errors import TapError
 from tap_intercom.widening import json_type, wider
 
@@ -56,6 +56,7 @@ def _read(client, config, group):
     """{stream: {field: type}} for one source's streams; {} when its sample failed, None when the API
     cannot be reached at all."""
     source, names = group[0].source, ", ".join(stream.name for stream in group)
+    client = newer.source_client(client, config, source, group)  # the version and parameters a sync sends
     try:
         records = _first_page(client, config, source)
         return {stream.name: _fields(_rows(client, stream, records)) for stream in group}

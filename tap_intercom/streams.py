@@ -124,10 +124,11 @@ class ContactList:
         return cls(str(contact["id"]), name, (contact.get(name) or _NO_LIST).get("url"))
 
     def __call__(self, client):
-        return fetch_contact_list(self.url or f"/contacts/{self.contact_id}/{self.name}", self.name, client)
+        return fetch_contact_list(self.url or f"/contacts/{self.contact_id}/{self.name}", self.name, client,
+                                  self.contact_id)
 
 
-def fetch_contact_list(path, name, client):
+def fetch_contact_list(path, name, client, contact_id):
     endpoint = f"/contacts/{{id}}/{name}"
     # A failure (a 404 too: it may be transient) keeps the first 10 items and owes the list (owed.py).
     pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
@@ -135,7 +136,7 @@ def fetch_contact_list(path, name, client):
     try:
         return [item for page in pages for item in page]
     except ApiError as exc:
-        if newer.merged(exc, contact["id"], f"its {name} list"):  # merged since the search: keeps its first 10
+        if newer.merged(exc, contact_id, f"its {name} list"):  # merged since the search: keeps its first 10
             return None
         raise
 
