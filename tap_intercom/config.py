@@ -38,12 +38,20 @@ SETTINGS = {
     "typed_custom_attributes": (True, "Discovery types custom attributes from Intercom's data attributes; false: "
                                       "free-form objects."),
     "search_window_pages": (10, "Pages per window of a search read as concurrent windows of updated_at."),
+    "reporting_datasets": ([], "Reporting Data Export datasets to sync as streams report_<id> (a list of dataset "
+                               "ids, or \"*\" for every dataset); none by default."),
+    "workspace_timezone": ("UTC", "IANA timezone of the workspace (Settings > Workspace): the Reporting Data "
+                                  "Export writes times in it; the tap converts them to UTC."),
+    "reporting_lookback_days": (3, "Days re-exported behind each report stream's bookmark (rows describe current "
+                                   "state: a reopened conversation changes its row)."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
                      "max_requests_per_minute": int, "max_retries": int, "search_window_pages": int,
-                     "reconcile_interval_hours": float, "reconcile_parts_interval_hours": float}
-_ZERO_ALLOWED = ("lookback_window", "max_retries", "reconcile_interval_hours", "reconcile_parts_interval_hours")
+                     "reconcile_interval_hours": float, "reconcile_parts_interval_hours": float,
+                     "reporting_lookback_days": float}
+_ZERO_ALLOWED = ("lookback_window", "max_retries", "reconcile_interval_hours", "reconcile_parts_interval_hours",
+                 "reporting_lookback_days")
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,9 @@ class Config:
     reconcile_parts_interval_hours: float = 168
     typed_custom_attributes: bool = True
     search_window_pages: int = 10
+    reporting_datasets: tuple = ()  # dataset ids; ("*",) = every dataset the workspace lists
+    workspace_timezone: str = "UTC"
+    reporting_lookback_days: float = 3
 
 
 def read_json_file(path, what):
@@ -178,6 +189,9 @@ def load_config(path):
         if not isinstance(values[name], str) or not values[name].strip():
             raise ConfigError(f"config: {name} must be a non-empty string")
 
+    datasets, timezone = _reporting_datasets(values["reporting_datasets"]), values["workspace_timezone"]
+    _check_timezone(timezone)
+
     return Config(
         access_token=token.strip(),
         start_date=parse_datetime(values["start_date"], "config: start_date"),
@@ -194,4 +208,26 @@ def load_config(path):
         reconcile_parts_interval_hours=values["reconcile_parts_interval_hours"],
         typed_custom_attributes=typed_custom_attributes,
         search_window_pages=values["search_window_pages"],
+        reporting_datasets=datasets,
+        workspace_timezone=timezone,
+        reporting_lookback_days=values["reporting_lookback_days"],
     )
+
+
+def _reporting_datasets(value):
+    """A list of dataset ids, "*", or (from an environment variable) ids separated by commas."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ConfigError(f"config: reporting_datasets must be a list of dataset ids or \"*\", got {value!r}")
+    return tuple(dict.fromkeys(item.strip() for item in value))
+
+
+def _check_timezone(name):
+    import zoneinfo  # Python 3.9+; the system's tz database
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (TypeError, ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ConfigError(f"config: workspace_timezone {name!r} is not an IANA timezone name "
+                          "(e.g. Europe/Dublin, America/New_York, UTC)") from None

@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tap_intercom import readahead, reconcile, record_fetches, windows
+from tap_intercom import readahead, reconcile, record_fetches, reporting, windows
 from tap_intercom.client import IntercomClient
 from tap_intercom.concurrency import FetchPool
 from tap_intercom.errors import ApiError, TapError
@@ -48,6 +48,7 @@ class Batch:
     done: str = None  # the first stream of the source group that finished (the group's name)
     owed: list = field(default_factory=list)  # (stream, record id, reason or None when settled), for owed.py
     activated: list = field(default_factory=list)  # streams whose ACTIVATE_VERSION is in lines
+    marks: list = field(default_factory=list)  # (stream, export_until epoch or None): a report's run (reporting.py)
 
 
 @dataclass
@@ -134,10 +135,16 @@ class Engine:
                     self.state.advance(stream_name, value)
                 for stream_name in item.activated:
                     reconcile.completed(self.state, stream_name)
+                for stream_name, until in item.marks:  # a report's run under way, or finished (None)
+                    info = self.state.passes.setdefault(stream_name, {})
+                    if until is None:
+                        info.pop("export_until", None)
+                    else:
+                        info["export_until"] = until
                 if item.done:
                     running.remove(item.done)
                     progress.done(self._streams_of(item.done))
-                if item.advances or item.done or item.owed or item.activated:
+                if item.advances or item.done or item.owed or item.activated or item.marks:
                     self.state.currently_syncing = running[0] if running else None
                     self.writer.write([state_message(self.state.value())])
                     self.writer.flush()
@@ -180,6 +187,9 @@ class Engine:
 
     def _read_source(self, group):
         source = group[0].stream.source
+        if source.style == reporting.STYLE:  # a Reporting Data Export dataset: jobs per window, not pages
+            yield from self._read_export(group[0])
+            return
         names = [s.stream.name for s in group]
         transforms = {s.stream.name: RecordTransform(s.stream.name, s.schema, s.fields, s.metadata) for s in group}
         encoders = {name: RecordLines(name, self.plans[name].version) for name in names}
@@ -281,6 +291,13 @@ class Engine:
         if activated:
             yield Batch([activate_version_message(name, self.plans[name].version) for name in activated],
                         activated=activated)
+
+    def _read_export(self, selection):
+        name = selection.stream.name
+        for step in reporting.read(self.client, self.config, selection, self.state, self.stop, time.time()):
+            marks = [(name, step.until)] if step.until is not None else [(name, None)] if step.finished else []
+            yield Batch(step.lines, {name: step.records}, [(name, step.through)] if step.through else [],
+                        marks=marks)
 
     def _since(self, stream):
         if self.plans[stream.name].since is not None:  # a reconciliation pass: from its own progress
