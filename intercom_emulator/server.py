@@ -117,6 +117,7 @@ class Emulator:
     # ---- Python conveniences (the same operations as the control API) ---------------------------------
     def truth(self, stream=None, plain=False):
         t = self.ws.truth()
+        t.update(self.api.reporting.truth())  # report_<dataset>: the Reporting Data Export's rows
         if plain:  # bodies as GET /conversations/{id}?display_as=plaintext serves them
             t["conversation_parts"] = [dict(p, body=plaintext(p["body"])) for p in t["conversation_parts"]]
         return t[stream] if stream else t
@@ -182,6 +183,8 @@ class Emulator:
             return 200, truth[stream] if stream else truth
         if method == "GET" and name == "stats":
             return 200, self.stats()
+        if method == "GET" and name == "reporting":
+            return 200, self.api.reporting.state()
         if method == "GET" and name in ("config", "faults"):
             return 200, self.config() if name == "config" else self.faults.pending()
         if method != "POST":
@@ -200,6 +203,8 @@ class Emulator:
             return 200, self.mutate(**body)
         if name == "open_scroll":
             return 200, {"scroll_param": self.open_scroll()}
+        if name == "reporting":  # the Reporting Data Export (reporting.py): format, polls, faults, changes
+            return 200, self.api.reporting.configure(body)
         return 404, error_body("not_found", "unknown control call %s %s" % (method, path))
 
     # ---- API pipeline ---------------------------------------------------------------------------------
@@ -284,7 +289,9 @@ class Emulator:
 
 def _request(method, path, query, body, params, h, version):
     host = h.headers.get("Host") or "%s:%d" % h.server.server_address[:2]
-    return Request(method, path, query, body, params, "http://" + host, version)
+    request = Request(method, path, query, body, params, "http://" + host, version)
+    request.headers = h.headers  # the export download checks Accept
+    return request
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -225,8 +225,8 @@ class IntercomClient:
     def get(self, path, params=None, endpoint=None, replayable=True, version=None):
         return self.request("GET", path, params=params, endpoint=endpoint, replayable=replayable, version=version)
 
-    def post(self, path, body, endpoint=None):
-        return self.request("POST", path, body=body, endpoint=endpoint)
+    def post(self, path, body, endpoint=None, version=None):
+        return self.request("POST", path, body=body, endpoint=endpoint, version=version)
 
     def download(self, path, sink, endpoint=None, version=None):
         """GET a file (an export) into the binary file `sink`, paced and retried like any request."""
