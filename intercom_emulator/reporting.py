@@ -8,7 +8,7 @@ gzip or tar.gz of two CSVs (`format`), or garbage when asked. Files are written 
 by attribute id, custom attributes by display name, a repeated name twice, `*_raw_id` beside team and teammate
 columns, times as "YYYY-MM-DD HH:MM[:SS]" in the workspace's timezone, empty cells for nothing.
 Control: POST /_emulator/reporting {format, polls, timezone, fail_next: {dataset: n}, garbage_next: n,
-external_jobs: {count, seconds}, reopen: n, add: n}; truth: report_<dataset> in GET /_emulator/truth.
+external_jobs: {count, seconds}, seconds, reopen: n, add: n}; truth: report_<dataset> in GET /_emulator/truth.
 """
 import csv
 import datetime
@@ -82,6 +82,7 @@ class Reporting:
         self.ws, self.rng = ws, random.Random(ws.seed * 7919 + 5)
         self.lock = threading.Lock()
         self.format, self.polls, self.timezone = "csv", 2, "UTC"
+        self.seconds = 5.0  # a job unpolled (its client killed) completes on its own after this long
         self.fail_next, self.garbage_next = {}, 0
         self.external = []  # monotonic deadlines of other apps' pending jobs
         self.jobs = {}
@@ -168,11 +169,13 @@ class Reporting:
                 self.format = body["format"]
             if body.get("polls") is not None:
                 self.polls = int(body["polls"])
+            if body.get("seconds") is not None:
+                self.seconds = float(body["seconds"])
             if body.get("timezone") is not None:
                 zoneinfo.ZoneInfo(body["timezone"])
                 self.timezone = body["timezone"]
             for dataset, count in (body.get("fail_next") or {}).items():
-                self.fail_next[dataset] = int(count)
+                self.fail_next[dataset] = int(count)  # -1: every job of the dataset fails
             if body.get("garbage_next") is not None:
                 self.garbage_next = int(body["garbage_next"])
             external = body.get("external_jobs")
@@ -206,7 +209,15 @@ class Reporting:
     def pending(self):
         now = time.monotonic()
         self.external = [t for t in self.external if t > now]
+        for job in self.jobs.values():
+            self._settle(job)
         return len(self.external) + sum(1 for job in self.jobs.values() if job["status"] == "pending")
+
+    def _settle(self, job):
+        """Pending until polled `polls` times or `seconds` old; then complete, or failed when queued to."""
+        if job["status"] == "pending" and (job["polls"] >= self.polls or
+                                           time.monotonic() - job["enqueued"] >= self.seconds):
+            job["status"] = "failed" if job["fail"] else "complete"
 
     def enqueue(self, body, error):
         if not isinstance(body, dict) or body.get("dataset_id") is None:
@@ -235,12 +246,12 @@ class Reporting:
             if self.pending() >= MAX_PENDING:
                 raise error(429, "rate_limit_exceeded",
                             "Exceeded rate limit of %d pending reporting dataset export jobs" % MAX_PENDING)
-            fail = self.fail_next.get(dataset, 0) > 0
-            if fail:
+            fail = self.fail_next.get(dataset, 0) != 0
+            if self.fail_next.get(dataset, 0) > 0:
                 self.fail_next[dataset] -= 1
             ident = uuid.uuid4().hex[:20]
             self.jobs[ident] = {"dataset": dataset, "columns": columns, "start": start, "end": end, "polls": 0,
-                                "status": "pending", "fail": fail}
+                                "status": "pending", "fail": fail, "enqueued": time.monotonic()}
             self.enqueued.append((dataset, start, end))
         return self._job_view(ident)
 
@@ -256,8 +267,7 @@ class Reporting:
             if job is None:
                 raise error(404, "not_found", "Export job not found for identifier: %s" % ident)
             job["polls"] += 1
-            if job["status"] == "pending" and job["polls"] >= self.polls:
-                job["status"] = "failed" if job["fail"] else "complete"
+            self._settle(job)
             return self._job_view(ident)
 
     def download(self, ident, accept, error):
@@ -272,7 +282,7 @@ class Reporting:
                 self.garbage_next -= 1
             fmt = self.format
         if garbage:
-            return bytes(random.Random(ident).getrandbits(8) for _ in range(600)).replace(b"\x1f", b"\x00")
+            return b"\x89PNG\r\n\x1a\n\x00" + bytes(random.Random(ident).getrandbits(8) for _ in range(600))
         header, rows = self._table(job)
         parts = [rows] if fmt != "tgz" else [rows[:len(rows) // 2], rows[len(rows) // 2:]]
         files = []

@@ -401,11 +401,11 @@ def csv_files(spool, where):
             raise ExportError(f"{where} is a broken gzip file ({exc})") from None
         spool.seek(0)
         if _is_tar(inner):
-            yield from _tar_members(spool, "r|gz", where)
+            yield from _tar_members(spool, "r:gz", where)
         else:
             yield from _csv(gzip.GzipFile(fileobj=spool), where)
     elif _is_tar(head):
-        yield from _tar_members(spool, "r|", where)
+        yield from _tar_members(spool, "r:", where)
     elif _looks_like_text(head):
         yield from _csv(spool, where)
     else:
@@ -447,7 +447,10 @@ def _csv(binary, where):
     except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
         raise ExportError(f"{where} is not readable CSV ({type(exc).__name__}: {exc})") from None
     finally:
-        text.detach()  # the file (and the archive around it) stays open for the next member
+        try:
+            text.detach()  # the file (and the archive around it) stays open for the next member, the next pass
+        except ValueError:  # already closed: an error left the export
+            pass
 
 
 def _rows(reader, where):
