@@ -15,8 +15,9 @@ The API's quirks, handled here:
   of 2.16 also has conversations that never got a user reply, so every call here is made with 2.16 or later;
 - the window selects rows by the dataset's default time attribute, but a row describes current state (a reopened
   conversation changes its row): each run re-exports `reporting_lookback_days` behind the bookmark.
-The bookmark is the end of the last window whose rows are written; `export_until` (in the stream's bookmark)
-marks a run under way, so a killed run resumes at its first unfinished window, without the lookback.
+The bookmark is the end of the last window whose rows are written (it only moves forward). A run under way keeps
+`export_from` (its first unfinished window) and `export_until` (its end) beside it in STATE, so a killed or failed
+run resumes at its first unfinished window, even inside the lookback, and no re-export it owed is skipped.
 """
 import codecs
 import collections
@@ -50,7 +51,8 @@ WINDOW = 86400  # seconds of the dataset's time attribute per job: a day keeps e
 RETENTION = 730 * 86400  # start_time must lie within the workspace's retention (2 years by default)
 POLL_FIRST, POLL_MAX = 0.5, 30.0  # seconds between status polls, doubling while nothing changes
 BATCH_ROWS = 1000  # records per batch handed to the engine; a window's bookmark moves with its last batch
-HASH_KEY = "_row_hash"  # the key of a dataset without an id column
+HASH_KEY = "_row_hash"
+RUN_KEYS = ("export_from", "export_until")  # a run under way, kept in STATE beside the bookmark  # the key of a dataset without an id column
 
 # Keys per dataset (README: "Report streams"): a dataset's own id column, a state log's id and start time.
 # Others: `<dataset id>_id` when it is an attribute, else a hash of the row (HASH_KEY).
@@ -199,8 +201,8 @@ class Step:
     lines: list
     records: int = 0
     through: Optional[int] = None  # every row of the windows up to here is in `lines` or before: the bookmark
-    until: Optional[int] = None  # the run under way exports up to here (state: export_until)
-    finished: bool = False  # the run reached `until`: export_until is cleared
+    run: Optional[dict] = None  # the run under way: {"export_from": its first unfinished window, "export_until"}
+    finished: bool = False  # the run reached its end: the marks above are cleared
 
 
 @dataclass
@@ -226,7 +228,7 @@ class Export:
     def read(self, bookmark, under_way, now):
         stream = self.selection.stream
         self.version = version_for(self.config.api_version)
-        start, until = self._span(bookmark, under_way, now)
+        start, until = self._span(bookmark, under_way or {}, now)
         if start >= until:
             return
         self.windows.extend((t, min(t + WINDOW, until)) for t in range(start, until, WINDOW))
@@ -234,14 +236,17 @@ class Export:
                     epoch_to_rfc3339(until), len(self.windows))
         self.columns = Columns(self.selection, self.config.workspace_timezone)
         self.encoder = RecordLines(stream.name)
-        yield Step([self.columns.schema_line()], until=until)
+        yield Step([self.columns.schema_line()], run={"export_from": start, "export_until": until})
         try:
             while (self.windows or self.jobs) and not self.stop.is_set():
                 self._enqueue_ahead()
                 if not self.jobs:
                     break
                 job = self._wait_for_head()
-                yield from self._emit(job)
+                for step in self._emit(job):
+                    if step.through is not None:
+                        step.run = {"export_from": step.through, "export_until": until}
+                    yield step
             yield Step([], through=until, finished=True)
         finally:
             for job in self.jobs:
@@ -250,12 +255,13 @@ class Export:
     def _span(self, bookmark, under_way, now):
         until = int(now)
         floor = max(self.config.start_date, until - RETENTION)
+        resume = under_way.get("export_from")
+        if resume is not None:  # killed or failed mid-run: from its first unfinished window, no lookback
+            LOGGER.info("%s: resuming the export interrupted at %s", self.selection.stream.name,
+                        epoch_to_rfc3339(resume))
+            return max(resume, floor), until
         if bookmark is None:
             return floor, until
-        if under_way is not None and under_way > bookmark:  # killed mid-run: its first unfinished window
-            LOGGER.info("%s: resuming the export interrupted at %s", self.selection.stream.name,
-                        epoch_to_rfc3339(bookmark))
-            return max(bookmark, floor), until
         return max(int(bookmark - self.config.reporting_lookback_days * 86400), floor), until
 
     # ---- jobs ---------------------------------------------------------------------------------------------
@@ -299,8 +305,9 @@ class Export:
     def _wait_for_head(self):
         """Poll the pending jobs, backing off while none changes, until the first window's job is complete."""
         delay = POLL_FIRST
-        head = self.jobs[0]
         while True:
+            if self.stop.is_set():  # the engine is ending the run
+                raise ExportError(f"{self.selection.stream.name}: stopped while its export jobs ran")
             changed = False
             for job in list(self.jobs):
                 if job.status != "pending":
@@ -536,7 +543,8 @@ class Columns:
                         LOGGER.warning("%s.%s: %r is not a %s; the column is written as text", self.stream.name,
                                        column, value[:40], "date-time" if "format" in self.properties[column]
                                        else "number")
-                        self.properties[column] = {"type": ["null", "string"]}
+                        self.properties[column] = {"type": ["string"] if column in self.stream.key
+                                                   else ["null", "string"]}
                         typed = [t for t in typed if t[1] != column]
                         changed = True
         return changed
@@ -607,7 +615,7 @@ def _number(text):
 
 
 def read(client, config, selection, state, stop, now):
-    """The Steps of one report stream, from its bookmark (and the export_until of a run under way)."""
+    """The Steps of one report stream, from its bookmark (or where its last run stopped)."""
     name = selection.stream.name
     export = Export(client, config, selection, stop)
-    return export.read(state.bookmark(name), state.passes.get(name, {}).get("export_until"), now)
+    return export.read(state.bookmark(name), state.passes.get(name), now)

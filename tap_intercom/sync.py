@@ -48,7 +48,7 @@ class Batch:
     done: str = None  # the first stream of the source group that finished (the group's name)
     owed: list = field(default_factory=list)  # (stream, record id, reason or None when settled), for owed.py
     activated: list = field(default_factory=list)  # streams whose ACTIVATE_VERSION is in lines
-    marks: list = field(default_factory=list)  # (stream, export_until epoch or None): a report's run (reporting.py)
+    marks: list = field(default_factory=list)  # (stream, {key: epoch} or None): a report's run under way (reporting.py)
 
 
 @dataclass
@@ -135,12 +135,11 @@ class Engine:
                     self.state.advance(stream_name, value)
                 for stream_name in item.activated:
                     reconcile.completed(self.state, stream_name)
-                for stream_name, until in item.marks:  # a report's run under way, or finished (None)
+                for stream_name, run in item.marks:  # a report's run under way, or finished (None)
                     info = self.state.passes.setdefault(stream_name, {})
-                    if until is None:
-                        info.pop("export_until", None)
-                    else:
-                        info["export_until"] = until
+                    for key in reporting.RUN_KEYS:
+                        info.pop(key, None)
+                    info.update(run or {})
                 if item.done:
                     running.remove(item.done)
                     progress.done(self._streams_of(item.done))
@@ -295,7 +294,7 @@ class Engine:
     def _read_export(self, selection):
         name = selection.stream.name
         for step in reporting.read(self.client, self.config, selection, self.state, self.stop, time.time()):
-            marks = [(name, step.until)] if step.until is not None else [(name, None)] if step.finished else []
+            marks = [(name, step.run)] if step.run is not None else [(name, None)] if step.finished else []
             yield Batch(step.lines, {name: step.records}, [(name, step.through)] if step.through else [],
                         marks=marks)
 

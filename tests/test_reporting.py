@@ -197,13 +197,32 @@ def test_killed_run_resumes_at_its_first_unfinished_window(tmp_path, workspace):
     before = len(enqueued(emulator, "conversation_state"))
     resumed = run_tap(tmp_path, config, catalog=catalog, state=states[-1])
     assert "resuming the export interrupted at" in resumed.stderr
+    assert bookmark["export_from"] == bookmark["updated_at"]
     assert enqueued(emulator, "conversation_state")[before][0] == epoch(bookmark["updated_at"])  # no lookback
+    assert set(resumed.state["bookmarks"]["report_conversation_state"]) == {"updated_at"}
+    first = Killed(messages)
+    assert_matches_truth(emulator, [first, resumed], catalog, ["report_conversation_state"])
 
-    class Killed:
-        def records(self, stream):
-            return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
+    # killed again inside the next run's lookback: the bookmark stays, the resumed run re-exports what was owed
+    completed, messages = killed_tap(tmp_path, config, resumed.state, 12, catalog=catalog)
+    assert not completed
+    state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+    bookmark = state["bookmarks"]["report_conversation_state"]
+    assert epoch(bookmark["export_from"]) < epoch(bookmark["updated_at"])
+    before = len(enqueued(emulator, "conversation_state"))
+    again = run_tap(tmp_path, config, catalog=catalog, state=state)
+    assert enqueued(emulator, "conversation_state")[before][0] == epoch(bookmark["export_from"])
+    assert_matches_truth(emulator, [first, resumed, Killed(messages), again], catalog, ["report_conversation_state"])
 
-    assert_matches_truth(emulator, [Killed(), resumed], catalog, ["report_conversation_state"])
+
+class Killed:
+    """The records a killed run wrote, as a TapRun offers them."""
+
+    def __init__(self, messages):
+        self.messages = messages
+
+    def records(self, stream):
+        return [m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream]
 
 
 def test_workspace_timezone_converts_times_to_utc(tmp_path, workspace):
