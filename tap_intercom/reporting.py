@@ -52,6 +52,7 @@ RETENTION = 730 * 86400  # start_time must lie within the workspace's retention 
 POLL_FIRST, POLL_MAX = 0.5, 30.0  # seconds between status polls, doubling while nothing changes
 BATCH_ROWS = 1000  # records per batch handed to the engine; a window's bookmark moves with its last batch
 HASH_KEY = "_row_hash"
+TEXT_SUFFIX = "__text"  # beside a typed column: its values that are not of its type
 RUN_KEYS = ("export_from", "export_until")  # a run under way, kept in STATE beside the bookmark  # the key of a dataset without an id column
 
 # Keys per dataset (README: "Report streams"): a dataset's own id column, a state log's id and start time.
@@ -524,14 +525,17 @@ class Columns:
         return False
 
     def widen(self, files, where):
-        """Columns made text for values their guessed type cannot hold, and columns new to the schema; True
-        when the schema changed (a SCHEMA message goes before the rows)."""
+        """Read a file once before its rows are written: columns new to the schema (text), and a text column
+        `<column>__text` beside a typed column for the values its guessed type cannot hold (the typed column
+        keeps its type: a warehouse column cannot change type once loaded). True when the schema changed (a
+        SCHEMA message goes before the rows)."""
         changed = False
         for header, rows in files:
             columns = self.header_columns(header, where)
             for column in columns:
                 changed |= self._add_text(column)
-            typed = [(i, c, self._parse(c)) for i, c in enumerate(columns) if self._parse(c) is not None]
+            typed = [(i, c, self._parse(c)) for i, c in enumerate(columns)
+                     if self._parse(c) is not None and c + TEXT_SUFFIX not in self.properties]
             for row in rows:
                 for i, column, parse in list(typed):
                     value = row[i] if i < len(row) else ""
@@ -540,13 +544,11 @@ class Columns:
                     try:
                         parse(value)
                     except ValueError:
-                        LOGGER.warning("%s.%s: %r is not a %s; the column is written as text", self.stream.name,
-                                       column, value[:40], "date-time" if "format" in self.properties[column]
-                                       else "number")
-                        self.properties[column] = {"type": ["string"] if column in self.stream.key
-                                                   else ["null", "string"]}
+                        LOGGER.warning("%s.%s: %r is not a %s; such values go to %s%s", self.stream.name, column,
+                                       value[:40], "date-time" if "format" in self.properties[column] else "number",
+                                       column, TEXT_SUFFIX)
+                        changed |= self._add_text(column + TEXT_SUFFIX)
                         typed = [t for t in typed if t[1] != column]
-                        changed = True
         return changed
 
     def _parse(self, column):
@@ -588,7 +590,15 @@ class Columns:
             record = {}
             for i, column, parse in plan:
                 value = row[i] if i < len(row) else ""
-                record[column] = None if value == "" else (parse(value) if parse else value)
+                if value == "":
+                    record[column] = None
+                elif parse is None:
+                    record[column] = value
+                else:
+                    try:
+                        record[column] = parse(value)
+                    except ValueError:  # widen() made its text column: the value is kept there
+                        record[column], record[column + TEXT_SUFFIX] = None, value
             if hashed:
                 raw = json.dumps(sorted(zip(columns, row)), ensure_ascii=False)
                 record[HASH_KEY] = hashlib.sha256(raw.encode()).hexdigest()[:32]
