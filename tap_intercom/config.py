@@ -44,12 +44,14 @@ SETTINGS = {
                                   "Export writes times in it; the tap converts them to UTC."),
     "reporting_lookback_days": (3, "Days re-exported behind each report stream's bookmark (rows describe current "
                                    "state: a reopened conversation changes its row)."),
+    "reporting_window_days": (1, "Days of a dataset per export job (a job and its file stay small; a long backfill "
+                                 "may take more)."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
                      "max_requests_per_minute": int, "max_retries": int, "search_window_pages": int,
                      "reconcile_interval_hours": float, "reconcile_parts_interval_hours": float,
-                     "reporting_lookback_days": float}
+                     "reporting_lookback_days": float, "reporting_window_days": float}
 _ZERO_ALLOWED = ("lookback_window", "max_retries", "reconcile_interval_hours", "reconcile_parts_interval_hours",
                  "reporting_lookback_days")
 
@@ -74,6 +76,7 @@ class Config:
     reporting_datasets: tuple = ()  # dataset ids; ("*",) = every dataset the workspace lists
     workspace_timezone: str = "UTC"
     reporting_lookback_days: float = 3
+    reporting_window_days: float = 1
 
 
 def read_json_file(path, what):
@@ -211,6 +214,7 @@ def load_config(path):
         reporting_datasets=datasets,
         workspace_timezone=timezone,
         reporting_lookback_days=values["reporting_lookback_days"],
+        reporting_window_days=values["reporting_window_days"],
     )
 
 

@@ -47,7 +47,6 @@ PREFIX = "report_"
 STYLE = "export"  # streams.Source.style of a report stream
 MIN_VERSION = (2, 16)  # qualified ids, and the conversation dataset with every conversation
 MAX_PENDING = 5  # Intercom's limit of pending export jobs per workspace
-WINDOW = 86400  # seconds of the dataset's time attribute per job: a day keeps each job (and file) small
 RETENTION = 730 * 86400  # start_time must lie within the workspace's retention (2 years by default)
 POLL_FIRST, POLL_MAX = 0.5, 30.0  # seconds between status polls, doubling while nothing changes
 BATCH_ROWS = 1000  # records per batch handed to the engine; a window's bookmark moves with its last batch
@@ -232,9 +231,10 @@ class Export:
         start, until = self._span(bookmark, under_way or {}, now)
         if start >= until:
             return
-        self.windows.extend((t, min(t + WINDOW, until)) for t in range(start, until, WINDOW))
-        LOGGER.info("%s: exporting %s to %s in %d job(s) of up to a day", stream.name, epoch_to_rfc3339(start),
-                    epoch_to_rfc3339(until), len(self.windows))
+        step = max(int(self.config.reporting_window_days * 86400), 3600)  # a day by default: small jobs and files
+        self.windows.extend((t, min(t + step, until)) for t in range(start, until, step))
+        LOGGER.info("%s: exporting %s to %s in %d job(s) of up to %g day(s)", stream.name, epoch_to_rfc3339(start),
+                    epoch_to_rfc3339(until), len(self.windows), step / 86400)
         self.columns = Columns(self.selection, self.config.workspace_timezone)
         self.encoder = RecordLines(stream.name)
         yield Step([self.columns.schema_line()], run={"export_from": start, "export_until": until})
