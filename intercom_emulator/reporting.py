@@ -88,14 +88,15 @@ class Reporting:
         self.jobs = {}
         self.enqueued = []  # (dataset, start_time, end_time) in order, for tests
         self.rows = {name: [] for name in DATASETS}
-        for _ in range(60):
-            self._conversation(ws.clock - 10 * DAY + int(self.rng.random() * (10 * DAY - 600)))
+        for _ in range(60):  # every time in [clock - 10 days, clock - 10 minutes], as the rest of the workspace
+            self._conversation(ws.clock - 10 * DAY + int(self.rng.random() * (10 * DAY - 600)), ws.clock - 600)
 
     # ---- rows -------------------------------------------------------------------------------------------
-    def _conversation(self, started):
+    def _conversation(self, started, limit):
+        """A conversation's rows in every dataset; no time after `limit`."""
         r = self.rng
         cid = str(7000000 + len(self.rows["conversation"]))
-        closed = started + int(r.random() * 3 * DAY) if r.random() < 0.7 else None
+        closed = min(started + int(r.random() * 3 * DAY), limit) if r.random() < 0.7 else None
         mate, team = r.choice(TEAMMATES), r.choice(TEAMS)
         self.rows["conversation"].append({
             "conversation_id": cid, "conversation_started_at": started, "conversation_first_closed_at": closed,
@@ -109,19 +110,21 @@ class Reporting:
             "custom_issue_type": r.choice(["Billing", "Bug \"quoted\"", "Multi\nline", None])})
         at = started
         for state in ["open", "snoozed", "open", "closed"][:1 + int(r.random() * 4)]:
-            length = 60 + int(r.random() * 20000)
+            length = min(60 + int(r.random() * 20000), limit - at)
+            if length <= 0:
+                break
             self.rows["conversation_state"].append({
                 "conversation_id": cid, "state": state, "state_started_at": at, "state_ended_at": at + length,
                 "duration_in_state": length, "teammate_assigned": mate})
             at += length
         if r.random() < 0.6:
             tag = r.choice(["vip", "bug", "refund"])
-            row = {"conversation_id": cid, "tag_name": tag, "tagged_at": started + 120, "tagged_by": mate}
+            row = {"conversation_id": cid, "tag_name": tag, "tagged_at": min(started + 120, limit), "tagged_by": mate}
             self.rows["conversation_tag"].append(row)
         if len(self.rows["conversation"]) % 2 == 0:
             mate_id, name = r.choice(TEAMMATES)
             begin = started - started % 60
-            length = 60 * (1 + int(r.random() * 120))
+            length = min(60 * (1 + int(r.random() * 120)), (limit - begin) // 60 * 60)
             self.rows["admin_status_change"].append({
                 "teammate_id": mate_id, "teammate": (mate_id, name), "status": r.choice(["Away", "Active"]),
                 "away_reason": r.choice(["Lunch", "", None, "In a meeting, back soon"]) or None,
@@ -158,7 +161,7 @@ class Reporting:
             for row in newest[:int(reopen)]:
                 row.update(conversation_state="open", count_reopens=row["count_reopens"] + 1)
             for _ in range(int(add)):
-                self._conversation(self.ws.now() - 60)
+                self._conversation(self.ws.now() - 60, self.ws.now())
 
     # ---- control ----------------------------------------------------------------------------------------
     def configure(self, body):
