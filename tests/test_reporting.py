@@ -7,6 +7,7 @@ import io
 import json
 import tarfile
 import tempfile
+import time
 
 import pytest
 
@@ -201,11 +202,11 @@ def test_killed_run_resumes_at_its_first_unfinished_window(tmp_path, workspace):
     states = [m["value"] for m in messages if m["type"] == "STATE"]
     bookmark = states[-1]["bookmarks"]["report_conversation_state"]
     assert "export_until" in bookmark and "updated_at" in bookmark  # some windows written, the run under way
-    before = len(enqueued(emulator, "conversation_state"))
+    before = settled_count(emulator, "conversation_state")
     resumed = run_tap(tmp_path, config, catalog=catalog, state=states[-1])
     assert "resuming the export interrupted at" in resumed.stderr
     assert bookmark["export_from"] == bookmark["updated_at"]
-    assert enqueued(emulator, "conversation_state")[before][0] == epoch(bookmark["updated_at"])  # no lookback
+    assert first_start(emulator, "conversation_state", before) == epoch(bookmark["updated_at"])  # no lookback
     assert set(resumed.state["bookmarks"]["report_conversation_state"]) == {"updated_at"}
     first = Killed(messages)
     assert_matches_truth(emulator, [first, resumed], catalog, ["report_conversation_state"])
@@ -216,10 +217,21 @@ def test_killed_run_resumes_at_its_first_unfinished_window(tmp_path, workspace):
     state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
     bookmark = state["bookmarks"]["report_conversation_state"]
     assert epoch(bookmark["export_from"]) < epoch(bookmark["updated_at"])
-    before = len(enqueued(emulator, "conversation_state"))
+    before = settled_count(emulator, "conversation_state")
     again = run_tap(tmp_path, config, catalog=catalog, state=state)
-    assert enqueued(emulator, "conversation_state")[before][0] == epoch(bookmark["export_from"])
+    assert first_start(emulator, "conversation_state", before) == epoch(bookmark["export_from"])
     assert_matches_truth(emulator, [first, resumed, Killed(messages), again], catalog, ["report_conversation_state"])
+
+
+def settled_count(emulator, dataset):
+    """Jobs enqueued so far, once a killed tap's last request (the emulator may still be serving it) is in."""
+    time.sleep(0.5)
+    return len(enqueued(emulator, dataset))
+
+
+def first_start(emulator, dataset, before):
+    """Where the windows enqueued since `before` start."""
+    return min(start for start, _ in enqueued(emulator, dataset)[before:])
 
 
 class Killed:
