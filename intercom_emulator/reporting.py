@@ -25,10 +25,12 @@ from .generate import DAY
 
 MAX_PENDING = 5
 FORMATS = ("csv", "gzip", "tgz")
-# (id, qualified prefix, display name or None, kind): kind time | number | text | name (a team or teammate name:
-# a `<id>_raw_id` column goes beside it) | custom (named by its display name in the file)
+# dataset id: (name, description, default time attribute, attributes); an attribute is (id, qualified prefix,
+# display name, kind), kind one of time | number | text | name (a team or teammate name: a `<id>_raw_id` column
+# goes beside it) | custom (a custom attribute: the file names it by its display name)
 DATASETS = {
-    "conversation": ("Conversation", "Conversation-level details: status, channel, assignee.", "conversation_started_at", [
+    "conversation": ("Conversation", "Conversation-level details: status, channel, assignee.",
+                     "conversation_started_at", [
         ("conversation_id", "standard", "Conversation ID", "text"),
         ("conversation_started_at", "timestamp", "Conversation started at", "time"),
         ("conversation_first_closed_at", "timestamp", "First closed at", "time"),
@@ -43,7 +45,8 @@ DATASETS = {
         ("Brand", "conversation", "Brand", "text"),
         ("custom_issue_type", "conversation", "Issue type", "custom"),
     ]),
-    "conversation_state": ("Conversation state", "Each state a conversation was in, and for how long.", "state_started_at", [
+    "conversation_state": ("Conversation state", "Each state a conversation was in, and for how long.",
+                           "state_started_at", [
         ("conversation_id", "standard", "Conversation ID", "text"),
         ("state", "standard", "State", "text"),
         ("state_started_at", "timestamp", "State started at", "time"),
@@ -105,7 +108,8 @@ class Reporting:
             "team_assigned": team if r.random() < 0.8 else None,
             "time_to_first_close": closed - started if closed else None, "count_reopens": int(r.random() * 3),
             # one rating the "number" guess cannot hold: the tap writes that column as text
-            "conversation_rating": "Amazing" if cid == "7000007" else (str(1 + int(r.random() * 5)) if r.random() < 0.5 else None),
+            "conversation_rating": "Amazing" if cid == "7000007"
+            else (str(1 + int(r.random() * 5)) if r.random() < 0.5 else None),
             "people.Brand": r.choice(["Acme", "Globex", None]), "conversation.Brand": r.choice(["Acme EU", "Acme US"]),
             "custom_issue_type": r.choice(["Billing", "Bug \"quoted\"", "Multi\nline", None])})
         at = started
@@ -351,6 +355,8 @@ def routes(api):
 
     return [("GET", "/export/reporting_data/get_datasets", scope,
              lambda req: (200, reporting.datasets(req, since_2_16(req.version)))),
-            ("POST", "/export/reporting_data/enqueue", scope, lambda req: (200, reporting.enqueue(req.body, ApiError))),
-            ("GET", "/export/reporting_data/{id}", scope, lambda req: (200, reporting.status(req.params["id"], ApiError))),
+            ("POST", "/export/reporting_data/enqueue", scope,
+             lambda req: (200, reporting.enqueue(req.body, ApiError))),
+            ("GET", "/export/reporting_data/{id}", scope,
+             lambda req: (200, reporting.status(req.params["id"], ApiError))),
             ("GET", "/download/reporting_data/{id}", scope, download)]

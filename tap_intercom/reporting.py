@@ -50,12 +50,12 @@ MAX_PENDING = 5  # Intercom's limit of pending export jobs per workspace
 RETENTION = 730 * 86400  # start_time must lie within the workspace's retention (2 years by default)
 POLL_FIRST, POLL_MAX = 0.5, 30.0  # seconds between status polls, doubling while nothing changes
 BATCH_ROWS = 1000  # records per batch handed to the engine; a window's bookmark moves with its last batch
-HASH_KEY = "_row_hash"
+HASH_KEY = "_row_hash"  # the key of a dataset without an id column
 TEXT_SUFFIX = "__text"  # beside a typed column: its values that are not of its type
-RUN_KEYS = ("export_from", "export_until")  # a run under way, kept in STATE beside the bookmark  # the key of a dataset without an id column
+RUN_KEYS = ("export_from", "export_until")  # a run under way, kept in STATE beside the bookmark
 
-# Keys per dataset (README: "Report streams"): a dataset's own id column, a state log's id and start time.
-# Others: `<dataset id>_id` when it is an attribute, else a hash of the row (HASH_KEY).
+# Keys per dataset (README: "Reports: Intercom's own numbers"): a dataset's own id column; a state log's id and
+# start time. Others: `<dataset id>_id` when it is an attribute, else a hash of the row (HASH_KEY).
 KEYS = {
     "conversation": ("conversation_id",),
     "conversation_state": ("conversation_id", "state_started_at"),

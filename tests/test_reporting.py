@@ -11,13 +11,14 @@ import time
 
 import pytest
 
-from conftest import discover, killed_tap, run_tap, select_streams, tap_config, write_json
+from conftest import discover, killed_tap, run_tap, select_streams, tap_config
 from intercom_emulator.reporting import DATASETS
 
 from tap_intercom.reporting import HASH_KEY, Columns, ExportError, csv_files
 
 REPORTS = ["report_" + name for name in DATASETS]
-TIME_COLUMNS = {"report_" + name: {a[0] for a in attrs if a[3] == "time"} for name, (_, _, _, attrs) in DATASETS.items()}
+TIME_COLUMNS = {"report_" + name: {a[0] for a in attrs if a[3] == "time"}
+                for name, (_, _, _, attrs) in DATASETS.items()}
 
 
 def iso(epoch):
