@@ -219,7 +219,12 @@ def load_config(path):
 
 
 def _reporting_datasets(value):
-    """A list of dataset ids, "*", or (from an environment variable) ids separated by commas."""
+    """A list of dataset ids, "*", or (from an environment variable) a JSON list or ids separated by commas."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass  # refused below, in one line
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):

@@ -10,6 +10,7 @@ import tempfile
 import time
 
 import pytest
+import requests
 
 from conftest import discover, killed_tap, run_tap, select_streams, tap_config
 from intercom_emulator.reporting import DATASETS
@@ -271,6 +272,31 @@ def test_named_datasets_and_bad_settings(tmp_path, workspace):
                 {"reporting_lookback_days": -1}):
         run = run_tap(tmp_path, {**config, **bad}, args=["--discover"], check=False)
         assert run.returncode == 1 and run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+
+
+def test_emulator_export_protocol(workspace):
+    """The emulator as the tests rely on it: 2.16's qualified ids, the 6th pending job's 429, the octet Accept."""
+    emulator, _, clock = workspace
+    session = requests.Session()
+    session.headers.update({"Authorization": "Bearer test-token-5f2a9c", "Intercom-Version": "2.16"})
+    listed = session.get(f"{emulator.url}/export/reporting_data/get_datasets").json()["data"]
+    assert all("qualified_id" in a for d in listed for a in d["attributes"])
+    old = session.get(f"{emulator.url}/export/reporting_data/get_datasets", headers={"Intercom-Version": "2.14"})
+    assert not any("qualified_id" in a for d in old.json()["data"] for a in d["attributes"])
+    body = {"dataset_id": "conversation", "attribute_ids": ["standard.conversation_id", "conversation_started_at"],
+            "start_time": clock - 86400, "end_time": clock}
+    jobs = [session.post(f"{emulator.url}/export/reporting_data/enqueue", json=body) for _ in range(6)]
+    assert [j.status_code for j in jobs] == [200] * 5 + [429]
+    assert jobs[5].json()["errors"][0]["message"] == "Exceeded rate limit of 5 pending reporting dataset export jobs"
+    job = jobs[0].json()["job_identifier"]
+    assert jobs[0].json()["status"] == "pending"
+    statuses = [session.get(f"{emulator.url}/export/reporting_data/{job}").json()["status"] for _ in range(2)]
+    assert statuses == ["pending", "complete"]
+    assert session.get(f"{emulator.url}/download/reporting_data/{job}").status_code == 406
+    data = session.get(f"{emulator.url}/download/reporting_data/{job}",
+                       headers={"Accept": "application/octet-stream"}).content
+    assert data.startswith(b"conversation_id,conversation_started_at\n")
+    assert session.post(f"{emulator.url}/export/reporting_data/enqueue", json=body).status_code == 200  # 4 pending
 
 
 # ---- unit: the file's format, and times ----------------------------------------------------------------
