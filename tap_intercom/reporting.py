@@ -88,8 +88,8 @@ def is_report(name):
 # ---- discovery --------------------------------------------------------------------------------------------
 
 def column_type(attribute):
-    """A column's JSON schema from its attribute's names alone (the API documents no types). A guess that a
-    value contradicts turns the column into text for that export (see Columns.widen): no value is lost."""
+    """A column's JSON schema from its attribute's names alone (the API documents no types). A value the guess
+    cannot hold goes to a text column beside it (see Columns.widen): no value is lost."""
     ident = str(attribute.get("id") or "").lower()
     qualified = str(attribute.get("qualified_id") or "").lower()
     if qualified.startswith("timestamp.") or _TIME_NAME.search(ident):
@@ -189,6 +189,7 @@ def stream_of(entry, meta):
     dataset = top.get("intercom-dataset") or name[len(PREFIX):]
     key = tuple(entry.get("key_properties") or top.get("table-key-properties") or (HASH_KEY,))
     replication_key = entry.get("replication_key") or (top.get("valid-replication-keys") or [None])[0]
+    # The source's path holds the dataset id: what enqueue asks for.
     return Stream(name, None, key, Source(name, dataset, "", STYLE, cursor=replication_key or ""),
                   replication_key, description=f"Intercom's Reporting Data Export dataset {dataset}.")
 
