@@ -7,8 +7,10 @@ queued); at most 5 are pending per workspace (the 6th enqueue gets Intercom's 42
 gzip or tar.gz of two CSVs (`format`), or garbage when asked. Files are written as Intercom does: columns named
 by attribute id, custom attributes by display name, a repeated name twice, `*_raw_id` beside team and teammate
 columns, times as "YYYY-MM-DD HH:MM[:SS]" in the workspace's timezone, empty cells for nothing.
-Control: POST /_emulator/reporting {format, polls, timezone, fail_next: {dataset: n}, garbage_next: n,
-external_jobs: {count, seconds}, seconds, reopen: n, add: n}; truth: report_<dataset> in GET /_emulator/truth.
+Control: POST /_emulator/reporting {format, polls, seconds, timezone, fail_next: {dataset: n (-1: every job)},
+garbage_next: n, external_jobs: {count, seconds}, reopen: n, add: n}; GET /_emulator/reporting (settings, jobs,
+windows enqueued); truth: GET /_emulator/truth?stream=report_<dataset> (by name only: the whole truth is the
+streams every run syncs).
 """
 import csv
 import datetime
