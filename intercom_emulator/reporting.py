@@ -8,7 +8,7 @@ gzip or tar.gz of two CSVs (`format`), or garbage when asked. Files are written 
 by attribute id, custom attributes by display name, a repeated name twice, `*_raw_id` beside team and teammate
 columns, times as "YYYY-MM-DD HH:MM[:SS]" in the workspace's timezone, empty cells for nothing.
 Control: POST /_emulator/reporting {format, polls, seconds, timezone, fail_next: {dataset: n (-1: every job)},
-garbage_next: n, external_jobs: {count, seconds}, reopen: n, add: n}; GET /_emulator/reporting (settings, jobs,
+garbage_next: n, external_jobs: {count, seconds}, blank_keys: bool, reopen: n, add: n}; GET /_emulator/reporting (settings, jobs,
 windows enqueued); truth: GET /_emulator/truth?stream=report_<dataset> (by name only: the whole truth is the
 streams every run syncs).
 """
@@ -89,6 +89,7 @@ class Reporting:
         self.format, self.polls, self.timezone = "csv", 2, "UTC"
         self.seconds = 5.0  # a job unpolled (its client killed) completes on its own after this long
         self.fail_next, self.garbage_next = {}, 0
+        self.blank_keys = False  # each file's first row without its first column (a key): a row no tap can key
         self.external = []  # monotonic deadlines of other apps' pending jobs
         self.jobs = {}
         self.enqueued = []  # (dataset, start_time, end_time) in order, for tests
@@ -185,6 +186,8 @@ class Reporting:
                 self.timezone = body["timezone"]
             for dataset, count in (body.get("fail_next") or {}).items():
                 self.fail_next[dataset] = int(count)  # -1: every job of the dataset fails
+            if body.get("blank_keys") is not None:
+                self.blank_keys = bool(body["blank_keys"])
             if body.get("garbage_next") is not None:
                 self.garbage_next = int(body["garbage_next"])
             external = body.get("external_jobs")
@@ -342,6 +345,8 @@ class Reporting:
                         key = attribute[0] if attribute[0] in row else _column(attribute)["qualified_id"]
                         out += cell(attribute, row.get(key))
                     rows.append(out)
+        if self.blank_keys and rows:
+            rows[0][0] = ""
         return header, rows
 
 

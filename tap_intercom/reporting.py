@@ -203,6 +203,7 @@ class Step:
     records: int = 0
     through: Optional[int] = None  # every row of the windows up to here is in `lines` or before: the bookmark
     run: Optional[dict] = None  # the run under way: {"export_from": its first unfinished window, "export_until"}
+    skipped: int = 0  # rows without their key, skipped (each one an error: the run's exit is 1)
     finished: bool = False  # the run reached its end: the marks above are cleared
 
 
@@ -379,18 +380,19 @@ class Export:
             where = f"{name}: the download of job {job.identifier}"
             if self.columns.widen(csv_files(spool, where), where):  # a value its guessed type cannot hold
                 yield Step([self.columns.schema_line()])
-            lines, extracted = [], epoch_to_rfc3339(int(time.time())).encode()
+            lines, extracted, skipped = [], epoch_to_rfc3339(int(time.time())).encode(), 0
             for header, rows in csv_files(spool, where):
                 convert = self.columns.converter(header, where)
                 for row in rows:
                     record = convert(row)
                     if record is None:
+                        skipped += 1
                         continue
                     lines.append(self.encoder.line(record, extracted))
                     if len(lines) >= BATCH_ROWS:
                         yield Step(lines, len(lines))
                         lines = []
-        yield Step(lines, len(lines), through=job.window[1])
+        yield Step(lines, len(lines), through=job.window[1], skipped=skipped)
 
 
 # ---- the file -----------------------------------------------------------------------------------------------

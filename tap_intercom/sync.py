@@ -294,6 +294,7 @@ class Engine:
     def _read_export(self, selection):
         name = selection.stream.name
         for step in reporting.read(self.client, self.config, selection, self.state, self.stop, time.time()):
+            self.rejected += [f"{name}: a row without its key"] * step.skipped
             marks = [(name, step.run)] if step.run is not None else [(name, None)] if step.finished else []
             yield Batch(step.lines, {name: step.records}, [(name, step.through)] if step.through else [],
                         marks=marks)

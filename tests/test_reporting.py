@@ -196,6 +196,27 @@ def test_garbage_download_fails_the_stream_with_one_line(tmp_path, workspace):
     assert "updated_at" not in run.state["bookmarks"].get("report_conversation", {})
 
 
+def test_a_row_without_its_key_is_skipped_and_said(tmp_path, workspace):
+    emulator, config, _ = workspace
+    catalog = report_catalog(tmp_path, config, ["report_conversation", "report_conversation_state"])
+    reporting(emulator, blank_keys=True)
+    run = run_tap(tmp_path, config, catalog=catalog, check=False)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.count("a row without its key (conversation_id) is skipped") == 2  # once per stream
+    windows = {stream: {(a, b) for a, b in enqueued(emulator, stream[len("report_"):])}
+               for stream in ("report_conversation", "report_conversation_state")}
+    files_with_rows = {"report_conversation": 0, "report_conversation_state": 0}
+    truth = {s: emulator.truth(s)[s] for s in files_with_rows}
+    time_of = {"report_conversation": "conversation_started_at", "report_conversation_state": "state_started_at"}
+    for stream, rows in truth.items():
+        files_with_rows[stream] = sum(1 for a, b in windows[stream] if any(a <= r[time_of[stream]] <= b for r in rows))
+        assert len(run.records(stream)) == len(rows) - files_with_rows[stream]
+    skipped = sum(files_with_rows.values())
+    assert run.stderr.strip().splitlines()[-1] == f"tap-intercom: error: {skipped} record(s) skipped: they fit " \
+                                                  "their schema in no way"
+    assert set(run.state["bookmarks"]["report_conversation"]) == {"updated_at"}  # the run went on to its end
+
+
 def test_killed_run_resumes_at_its_first_unfinished_window(tmp_path, workspace):
     emulator, config, _ = workspace
     catalog = report_catalog(tmp_path, config, ["report_conversation_state"])
