@@ -4,6 +4,7 @@ import email.utils
 import http.client
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -24,8 +25,9 @@ MAX_RATE_LIMIT_WAITS = 30  # consecutive 429s before giving up; each waits for t
 # A company scroll broken by a network error on Intercom's side cannot continue: its 500 says so, and the
 # scroll pager restarts it as it does an expired one (a 404).
 RESTART_SCROLL = "restart the scroll"
-# The Reporting Data Export's own 429 (at most 5 export jobs pending per workspace), not the request budget's.
-PENDING_JOBS_LIMIT = b"pending reporting dataset export jobs"
+# The Reporting Data Export's own 429, "Exceeded rate limit of 5 pending reporting dataset export jobs", is about
+# jobs, not the request budget: told apart by its message.
+PENDING_JOBS_LIMIT = re.compile(rb"pending[^\"]*\bjobs\b")
 DEFAULT_WINDOW = 10.0  # seconds: Intercom's documented rate-limit window, until its headers say otherwise
 
 
@@ -271,7 +273,7 @@ class IntercomClient:
                                "(check access_token and user_agent)") from None
             _log_timer(endpoint, started, status)
             # A 429 about pending export jobs (reporting.py) says nothing of the request budget: not emptied.
-            jobs_full = status == 429 and PENDING_JOBS_LIMIT in content
+            jobs_full = status == 429 and PENDING_JOBS_LIMIT.search(content) is not None
             self.limiter.observe(200 if jobs_full else status, response_headers if status is not None else None,
                                  time.monotonic() - started if status is not None else None)
             if status is not None:

@@ -53,6 +53,9 @@ BATCH_ROWS = 1000  # records per batch handed to the engine; a window's bookmark
 HASH_KEY = "_row_hash"  # the key of a dataset without an id column
 TEXT_SUFFIX = "__text"  # beside a typed column: its values that are not of its type
 RUN_KEYS = ("export_from", "export_until")  # a run under way, kept in STATE beside the bookmark
+# A job's status: the spec shows "pending", "complete" and "failed"; kin words are read the same way.
+COMPLETE = {"complete", "completed", "success", "succeeded", "done", "finished"}
+FAILED = {"failed", "failure", "error", "errored", "canceled", "cancelled", "expired"}
 
 # Keys per dataset (README: "Reports: Intercom's own numbers"): a dataset's own id column; a state log's id and
 # start time. Others: `<dataset id>_id` when it is an attribute, else a hash of the row (HASH_KEY).
@@ -337,8 +340,10 @@ class Export:
                                      endpoint="/export/reporting_data/{job_identifier}", version=self.version)
         except NotFound:  # expired or lost on Intercom's side: counts as a failed try
             return "failed"
-        status = str((answer or {}).get("status") or "pending")
-        return status if status in ("complete", "failed") else "pending"
+        status = str((answer or {}).get("status") or "pending").lower()
+        if status in COMPLETE:
+            return "complete"
+        return "failed" if status in FAILED else "pending"
 
     def _failed(self, job):
         start, end = (epoch_to_rfc3339(t) for t in job.window)
