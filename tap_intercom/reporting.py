@@ -68,7 +68,7 @@ KEYS = {
 }
 _TIME_NAME = re.compile(r"(_at|_date|_timestamp)$|^(date|timestamp)$")
 _NUMBER_NAME = re.compile(r"count|number_of|seconds|minutes|duration|time_to_|_time$|_rating$|_score$")
-_LOCAL_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?$")
+_LOCAL_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?)?$")
 _SLOTS = threading.BoundedSemaphore(MAX_PENDING)  # this process's pending jobs, all report streams together
 
 
@@ -569,12 +569,16 @@ class Columns:
         return None
 
     def to_utc(self, text):
-        """'YYYY-MM-DD HH:MM[:SS]' in the workspace's timezone (or ISO 8601 with an offset) to UTC date-time."""
-        match = _LOCAL_TIME.match(text.strip())
+        """'YYYY-MM-DD[ HH:MM[:SS]]' in the workspace's timezone (or ISO 8601 with an offset, or epoch seconds) to
+        UTC date-time."""
+        text = text.strip()
+        if text.isdigit() and len(text) <= 11:  # through the year 5138
+            return epoch_to_rfc3339(int(text))
+        match = _LOCAL_TIME.match(text)
         if match:
             year, month, day, hour, minute, second, fraction = match.groups()
-            local = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
-                                      tzinfo=self.zone)
+            local = datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                                      int(second or 0), tzinfo=self.zone)
         else:
             local = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
             if local.tzinfo is None:

@@ -372,6 +372,8 @@ def test_times_from_the_workspace_timezone_to_utc():
     assert columns.to_utc("2026-07-01 10:30:15") == "2026-07-01T09:30:15.000000Z"  # summer time
     assert columns.to_utc("2026-01-15 10:30") == "2026-01-15T10:30:00.000000Z"  # winter, minutes only
     assert columns.to_utc("2026-01-15T10:30:00+02:00") == "2026-01-15T08:30:00.000000Z"  # an explicit offset wins
+    assert columns.to_utc("2026-07-01") == "2026-06-30T23:00:00.000000Z"  # a date: its local midnight
+    assert columns.to_utc("1782900000") == "2026-07-01T10:00:00.000000Z"  # epoch seconds are UTC already
     convert = columns.converter(["id", "at", "extra_raw_id"], "test")
     assert convert(["7", "2026-07-01 00:00:00", "991"]) == {"id": "7", "at": "2026-06-30T23:00:00.000000Z",
                                                             "extra_raw_id": "991"}
