@@ -551,7 +551,7 @@ class Columns:
                         continue
                     try:
                         parse(value)
-                    except ValueError:
+                    except (ValueError, OverflowError):
                         LOGGER.warning("%s.%s: %r is not a %s; such values go to %s%s", self.stream.name, column,
                                        value[:40], "date-time" if "format" in self.properties[column] else "number",
                                        column, TEXT_SUFFIX)
@@ -609,7 +609,7 @@ class Columns:
                 else:
                     try:
                         record[column] = parse(value)
-                    except ValueError:  # widen() made its text column: the value is kept there
+                    except (ValueError, OverflowError):  # widen() made its text column: the value is kept there
                         record[column], record[column + TEXT_SUFFIX] = None, value
             if hashed:
                 raw = json.dumps(sorted(zip(columns, row)), ensure_ascii=False)
