@@ -178,8 +178,9 @@ class Emulator:
             return 200, {"ok": True}
         if method == "GET" and name == "truth":
             stream = query.get("stream")
-            if stream and stream.startswith("report_") and self.truth(stream) is not None:
-                return 200, self.truth(stream)
+            rows = self.truth(stream) if stream and stream.startswith("report_") else None
+            if rows is not None:
+                return 200, rows
             truth = self.truth(plain=query.get("display_as") == "plaintext")
             if stream and stream not in truth:
                 return 404, error_body("not_found", "unknown stream %s" % stream)
