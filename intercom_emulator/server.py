@@ -117,6 +117,8 @@ class Emulator:
 
     # ---- Python conveniences (the same operations as the control API) ---------------------------------
     def truth(self, stream=None, plain=False):
+        if stream and stream.startswith("report_"):  # the Reporting Data Export's rows: only asked by name, so
+            return self.api.reporting.truth().get(stream)  # the whole truth stays the streams every run syncs
         t = self.ws.truth()
         if plain:  # bodies as GET /conversations/{id}?display_as=plaintext serves them
             t["conversation_parts"] = [dict(p, body=plaintext(p["body"])) for p in t["conversation_parts"]]
@@ -181,12 +183,17 @@ class Emulator:
             return 200, {"ok": True}
         if method == "GET" and name == "truth":
             stream = query.get("stream")
+            rows = self.truth(stream) if stream and stream.startswith("report_") else None
+            if rows is not None:
+                return 200, rows
             truth = self.truth(plain=query.get("display_as") == "plaintext")
             if stream and stream not in truth:
                 return 404, error_body("not_found", "unknown stream %s" % stream)
             return 200, truth[stream] if stream else truth
         if method == "GET" and name == "stats":
             return 200, self.stats()
+        if method == "GET" and name == "reporting":
+            return 200, self.api.reporting.state()
         if method == "GET" and name in ("config", "faults"):
             return 200, self.config() if name == "config" else self.faults.pending()
         if method != "POST":
@@ -205,6 +212,8 @@ class Emulator:
             return 200, self.mutate(**body)
         if name == "open_scroll":
             return 200, {"scroll_param": self.open_scroll()}
+        if name == "reporting":  # the Reporting Data Export (reporting.py): format, polls, faults, changes
+            return 200, self.api.reporting.configure(body)
         return 404, error_body("not_found", "unknown control call %s %s" % (method, path))
 
     # ---- API pipeline ---------------------------------------------------------------------------------
@@ -290,7 +299,9 @@ class Emulator:
 
 def _request(method, path, query, body, params, h, version):
     host = h.headers.get("Host") or "%s:%d" % h.server.server_address[:2]
-    return Request(method, path, query, body, params, "http://" + host, version)
+    request = Request(method, path, query, body, params, "http://" + host, version)
+    request.headers = h.headers  # the export download checks Accept
+    return request
 
 
 class _Handler(BaseHTTPRequestHandler):

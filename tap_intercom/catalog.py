@@ -3,6 +3,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tap_intercom import reporting
 from tap_intercom.custom_attributes import typed
 from tap_intercom.errors import ConfigError
 from tap_intercom.sampling import declare
@@ -87,7 +88,7 @@ def select(catalog):
         if not isinstance(entry, dict):
             raise ConfigError("catalog: every item of \"streams\" must be an object")
         name = entry.get("tap_stream_id") or entry.get("stream")
-        if not isinstance(name, str) or name not in STREAMS_BY_NAME:
+        if not isinstance(name, str) or (name not in STREAMS_BY_NAME and not reporting.is_report(name)):
             raise ConfigError(f"catalog has a stream {name!r} that tap-intercom does not have: is it another "
                               "tap's catalog?")
         entries[name] = (entry, _metadata_map(entry))
@@ -97,7 +98,8 @@ def select(catalog):
 
     explicit = any(flag(entry, meta) is True for entry, meta in entries.values())
     chosen = []
-    for stream in STREAMS:
+    reports = [reporting.stream_of(*entries[name]) for name in entries if reporting.is_report(name)]
+    for stream in STREAMS + reports:
         if stream.name not in entries:
             continue
         entry, meta = entries[stream.name]

@@ -10,6 +10,7 @@ from tap_intercom.catalog import discover, select
 from tap_intercom.config import SECRET_SETTINGS, SETTINGS, load_config, read_json_file
 from tap_intercom.errors import ConfigError, TapError
 from tap_intercom.peer import is_peer_catalog, map_catalog, peer_state
+from tap_intercom.reporting import is_report
 from tap_intercom.state import State, unwrapped
 from tap_intercom.stopping import Stopped
 from tap_intercom.streams import STREAMS
@@ -93,11 +94,12 @@ def run(args, redact):
         from tap_intercom.custom_attributes import read_types
         from tap_intercom.sampling import sample
         types = read_types(config) if config.typed_custom_attributes else None
-        json.dump(discover(types, sample(config, STREAMS)), sys.stdout, indent=2)
+        catalog = discover(types, sample(config, STREAMS))
+        json.dump(_with_reports(catalog, config), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
     catalog_path = args.catalog or args.properties
-    catalog = read_json_file(catalog_path, "catalog") if catalog_path else discover()
+    catalog = read_json_file(catalog_path, "catalog") if catalog_path else _with_reports(discover(), config)
     if catalog is None:
         raise ConfigError(f"catalog file {catalog_path} is empty")
     from_peer = is_peer_catalog(catalog)  # singer-io/tap-intercom's: its contacts are our users and leads
@@ -106,13 +108,30 @@ def run(args, redact):
     selections = select(catalog)
     incremental = {s.name for s in STREAMS if s.replication_key}
     state_raw = peer_state(unwrapped(read_json_file(args.state, "state")) if args.state else None, from_peer)
-    state = State.parse(state_raw, incremental, {s.name for s in STREAMS})
+    reports = _report_names(state_raw) | {s.stream.name for s in selections if is_report(s.stream.name)}
+    state = State.parse(state_raw, incremental | reports, {s.name for s in STREAMS} | reports)
     if not selections:
         LOGGER.warning("no stream is selected in the catalog; nothing to sync")
         return
     from tap_intercom.sync import Engine  # imported late: --discover needs no HTTP machinery
     LOGGER.info("syncing %s", ", ".join(s.stream.name for s in selections))
     Engine(config, selections, state).run()
+
+
+def _with_reports(catalog, config):
+    """The catalog plus a stream per configured Reporting Data Export dataset (reporting.py): only then a call."""
+    if config.reporting_datasets:
+        from tap_intercom.client import IntercomClient
+        from tap_intercom.reporting import catalog_entries
+
+        catalog["streams"] += catalog_entries(IntercomClient(config), config)
+    return catalog
+
+
+def _report_names(state_raw):
+    """Report streams a state has bookmarks for: they are the workspace's datasets, not a fixed list."""
+    bookmarks = state_raw.get("bookmarks") if isinstance(state_raw, dict) else None
+    return {name for name in bookmarks if is_report(name)} if isinstance(bookmarks, dict) else set()
 
 
 def main(argv=None):

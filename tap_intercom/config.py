@@ -40,12 +40,22 @@ SETTINGS = {
     "search_window_pages": (10, "Pages per window of a search read as concurrent windows of updated_at."),
     "custom_object_types": ([], "Custom object types (their identifiers, e.g. [\"Order\"]) whose instances "
                                 "custom_object_instances reads; the API cannot list them."),
+    "reporting_datasets": ([], "Reporting Data Export datasets to sync as streams report_<id> (a list of dataset "
+                               "ids, or \"*\" for every dataset); none by default."),
+    "workspace_timezone": ("UTC", "IANA timezone of the workspace (Settings > Workspace): the Reporting Data "
+                                  "Export writes times in it; the tap converts them to UTC."),
+    "reporting_lookback_days": (3, "Days re-exported behind each report stream's bookmark (rows describe current "
+                                   "state: a reopened conversation changes its row)."),
+    "reporting_window_days": (1, "Days of a dataset per export job (a job and its file stay small; a long backfill "
+                                 "may take more)."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
                      "max_requests_per_minute": int, "max_retries": int, "search_window_pages": int,
-                     "reconcile_interval_hours": float, "reconcile_parts_interval_hours": float}
-_ZERO_ALLOWED = ("lookback_window", "max_retries", "reconcile_interval_hours", "reconcile_parts_interval_hours")
+                     "reconcile_interval_hours": float, "reconcile_parts_interval_hours": float,
+                     "reporting_lookback_days": float, "reporting_window_days": float}
+_ZERO_ALLOWED = ("lookback_window", "max_retries", "reconcile_interval_hours", "reconcile_parts_interval_hours",
+                 "reporting_lookback_days")
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,10 @@ class Config:
     typed_custom_attributes: bool = True
     search_window_pages: int = 10
     custom_object_types: tuple = ()
+    reporting_datasets: tuple = ()  # dataset ids; ("*",) = every dataset the workspace lists
+    workspace_timezone: str = "UTC"
+    reporting_lookback_days: float = 3
+    reporting_window_days: float = 1
 
 
 def read_json_file(path, what):
@@ -177,10 +191,15 @@ def load_config(path):
         typed_custom_attributes = typed_custom_attributes.lower() == "true"  # from an environment variable
     if not isinstance(typed_custom_attributes, bool):
         raise ConfigError(f"config: typed_custom_attributes must be true or false, got {typed_custom_attributes!r}")
-    custom_object_types = _custom_object_types(values["custom_object_types"])
+    custom_object_types = _names(values["custom_object_types"], "custom_object_types",
+                                 'custom object type names (e.g. ["Order"])')
     for name in ("api_version", "user_agent"):
         if not isinstance(values[name], str) or not values[name].strip():
             raise ConfigError(f"config: {name} must be a non-empty string")
+
+    datasets = _names(values["reporting_datasets"], "reporting_datasets", 'dataset ids or "*"')
+    timezone = values["workspace_timezone"]
+    _check_timezone(timezone)
 
     return Config(
         access_token=token.strip(),
@@ -199,17 +218,33 @@ def load_config(path):
         typed_custom_attributes=typed_custom_attributes,
         search_window_pages=values["search_window_pages"],
         custom_object_types=custom_object_types,
+        reporting_datasets=datasets,
+        workspace_timezone=timezone,
+        reporting_lookback_days=values["reporting_lookback_days"],
+        reporting_window_days=values["reporting_window_days"],
     )
 
 
-def _custom_object_types(value):
-    if isinstance(value, str):  # from an environment variable: a JSON list, or names separated by commas
+def _names(value, setting, what):
+    """A list of names, or (from an environment variable) a JSON list or names separated by commas."""
+    if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = json.loads(value) if value.strip().startswith("[") else value
         except ValueError:
-            value = [name.strip() for name in value.split(",") if name.strip()]
-    if not isinstance(value, list) or not all(isinstance(name, str) and name.strip() and "/" not in name
-                                              for name in value):
-        raise ConfigError(f"config: custom_object_types must be a list of custom object type names "
-                          f"(e.g. [\"Order\"]), got {value!r}")
-    return tuple(dict.fromkeys(name.strip() for name in value))
+            pass  # refused below, in one line
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() and "/" not in item
+                                              for item in value):
+        raise ConfigError(f"config: {setting} must be a list of {what}, got {value!r}")
+    return tuple(dict.fromkeys(item.strip() for item in value))
+
+
+def _check_timezone(name):
+    import zoneinfo  # Python 3.9+; the system's tz database
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (TypeError, ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ConfigError(f"config: workspace_timezone {name!r} is not an IANA timezone name "
+                          "(e.g. Europe/Dublin, America/New_York, UTC)") from None

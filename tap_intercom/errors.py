@@ -29,3 +29,7 @@ class ScrollExists(ApiError):
 class AnswerLost(ApiError):
     """A request Intercom may have served whose answer never arrived (timeout, dropped connection, 502/504):
     raised instead of retrying where a retry could skip data (the company scroll)."""
+
+
+class PendingJobsFull(ApiError):
+    """429 "Exceeded rate limit of 5 pending reporting dataset export jobs": wait for a job to finish."""

@@ -15,7 +15,8 @@ from tap_intercom.transform import epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 CURSOR = "updated_at"
-PASS_KEYS = ("version", "pass_updated_at", "reconciled_at")  # reconcile.py's; version is an integer
+# reconcile.py's (version is an integer), and a report stream's export under way (reporting.py)
+PASS_KEYS = ("version", "pass_updated_at", "reconciled_at", "export_from", "export_until")
 FORMERLY_INCREMENTAL = {"companies"}  # released state files bookmark it; now every run reads it whole
 
 

@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tap_intercom import newer, readahead, reconcile, record_fetches, windows
+from tap_intercom import newer, readahead, reconcile, record_fetches, reporting, windows
 from tap_intercom.client import IntercomClient
 from tap_intercom.concurrency import FetchPool
 from tap_intercom.errors import ApiError, TapError
@@ -49,6 +49,7 @@ class Batch:
     done: str = None  # the first stream of the source group that finished (the group's name)
     owed: list = field(default_factory=list)  # (stream, record id, reason or None when settled), for owed.py
     activated: list = field(default_factory=list)  # streams whose ACTIVATE_VERSION is in lines
+    marks: list = field(default_factory=list)  # (stream, {key: epoch} or None): a report's run under way (reporting.py)
 
 
 @dataclass
@@ -135,10 +136,15 @@ class Engine:
                     self.state.advance(stream_name, value)
                 for stream_name in item.activated:
                     reconcile.completed(self.state, stream_name)
+                for stream_name, run in item.marks:  # a report's run under way, or finished (None)
+                    info = self.state.passes.setdefault(stream_name, {})
+                    for key in reporting.RUN_KEYS:
+                        info.pop(key, None)
+                    info.update(run or {})
                 if item.done:
                     running.remove(item.done)
                     progress.done(self._streams_of(item.done))
-                if item.advances or item.done or item.owed or item.activated:
+                if item.advances or item.done or item.owed or item.activated or item.marks:
                     self.state.currently_syncing = running[0] if running else None
                     self.writer.write([state_message(self.state.value())])
                     self.writer.flush()
@@ -187,6 +193,9 @@ class Engine:
 
     def _read_source(self, group):
         source = group[0].stream.source
+        if source.style == reporting.STYLE:  # a Reporting Data Export dataset: jobs per window, not pages
+            yield from self._read_export(group[0])
+            return
         names = [s.stream.name for s in group]
         # each stream's schema and transform, widened when records carry new top-level fields (widening.py)
         shapes = {s.stream.name: StreamShape(s, RecordTransform(s.stream.name, s.schema, s.fields, s.metadata))
@@ -291,6 +300,14 @@ class Engine:
         if activated:
             yield Batch([activate_version_message(name, self.plans[name].version) for name in activated],
                         activated=activated)
+
+    def _read_export(self, selection):
+        name = selection.stream.name
+        for step in reporting.read(self.client, self.config, selection, self.state, self.stop, time.time()):
+            self.rejected += [f"{name}: a row without its key"] * step.skipped
+            marks = [(name, step.run)] if step.run is not None else [(name, None)] if step.finished else []
+            yield Batch(step.lines, {name: step.records}, [(name, step.through)] if step.through else [],
+                        marks=marks)
 
     def _since(self, stream):
         if self.plans[stream.name].since is not None:  # a reconciliation pass: from its own progress

@@ -56,9 +56,10 @@ class Transport:
             return connection
         return http.client.HTTPConnection(self.proxy.hostname, proxy_port, timeout=self.timeout)
 
-    def request(self, method, path, body, headers, retry_stale=True):
+    def request(self, method, path, body, headers, retry_stale=True, sink=None):
         """Send a request; return (status, headers, body). Raises OSError or http.client.HTTPException.
-        retry_stale=False: no fresh try when a kept-alive connection breaks (the server may have served it)."""
+        retry_stale=False: no fresh try when a kept-alive connection breaks (the server may have served it).
+        sink: a binary file that receives a 200's body in chunks (an export download), never held in memory."""
         target = self.prefix + path
         if self.proxy is not None and not self.https:  # a plain-http proxy wants the absolute URL
             target = self.origin + target
@@ -69,8 +70,12 @@ class Transport:
             try:
                 connection.request(method, target, body=body, headers=headers)
                 response = connection.getresponse()
-                data = response.read()
-                if response.getheader("Content-Encoding") == "gzip":
+                if sink is not None and response.status == 200:
+                    _copy(response, sink, response.getheader("Content-Encoding") == "gzip")
+                    data = b""
+                else:
+                    data = response.read()
+                if data and response.getheader("Content-Encoding") == "gzip":
                     data = _gunzip(data)
             except _STALE:
                 self.close()
@@ -102,3 +107,20 @@ def _gunzip(data):
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as exc:  # a truncated or corrupt body: retried like a dropped one
         raise http.client.IncompleteRead(b"") from exc
+
+
+def _copy(response, sink, gzipped):
+    """The body into `sink` (emptied first: a retry starts over), decompressed as it streams when gzipped."""
+    sink.seek(0)
+    sink.truncate()
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+    while True:
+        chunk = response.read(1 << 16)
+        if not chunk:
+            break
+        try:
+            sink.write(inflate.decompress(chunk) if inflate else chunk)
+        except zlib.error as exc:  # a corrupt body: retried like a dropped one
+            raise http.client.IncompleteRead(b"") from exc
+    if inflate is not None and not inflate.eof:
+        raise http.client.IncompleteRead(b"")

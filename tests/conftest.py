@@ -124,10 +124,12 @@ def run_tap(tmp_path, config, catalog=None, state=None, args=(), timeout=300, ch
     return run
 
 
-def killed_tap(tmp_path, config, state, kill_after_lines, timeout=300):
+def killed_tap(tmp_path, config, state, kill_after_lines, timeout=300, catalog=None):
     """Run the tap and SIGKILL it after `kill_after_lines` lines of output: (whether it completed first, the
     whole messages it wrote)."""
     cmd = [TAP, "--config", write_json(tmp_path, "config.json", config)]
+    if catalog is not None:
+        cmd += ["--catalog", write_json(tmp_path, "catalog.json", catalog)]
     if state is not None:
         cmd += ["--state", write_json(tmp_path, "state.json", state)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
