@@ -7,7 +7,7 @@ from tap_intercom import reporting
 from tap_intercom.custom_attributes import typed
 from tap_intercom.errors import ConfigError
 from tap_intercom.sampling import declare
-from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
+from tap_intercom.streams import STREAMS, STREAMS_BY_NAME, Source, Stream
 
 
 # Installed, the top-level schemas/ folder ships as tap_intercom/schemas; in a source checkout it sits beside.
@@ -98,7 +98,7 @@ def select(catalog):
 
     explicit = any(flag(entry, meta) is True for entry, meta in entries.values())
     chosen = []
-    reports = [reporting.stream_of(*entries[name]) for name in entries if reporting.is_report(name)]
+    reports = [_report_stream(*entries[name]) for name in entries if reporting.is_report(name)]
     for stream in STREAMS + reports:
         if stream.name not in entries:
             continue
@@ -130,3 +130,17 @@ def _metadata_map(entry):
                               "{\"breadcrumb\": [...], \"metadata\": {...}}")
         result[tuple(breadcrumb or ())] = item["metadata"]
     return result
+
+
+def _report_stream(entry, meta):
+    """The Stream of a report's catalog entry (streams.py's declaration, made from the catalog)."""
+    name = entry.get("tap_stream_id") or entry.get("stream")
+    if not isinstance(entry.get("schema"), dict):
+        raise ConfigError(f"catalog: the report stream {name!r} has no schema (rediscover it with --discover)")
+    top = meta.get((), {})
+    dataset = top.get("intercom-dataset") or name[len(reporting.PREFIX):]
+    key = tuple(entry.get("key_properties") or top.get("table-key-properties") or (reporting.HASH_KEY,))
+    replication_key = entry.get("replication_key") or (top.get("valid-replication-keys") or [None])[0]
+    # The source's path holds the dataset id: what enqueue asks for.
+    return Stream(name, None, key, Source(name, dataset, "", reporting.STYLE, cursor=replication_key or ""),
+                  replication_key, description=f"Intercom's Reporting Data Export dataset {dataset}.")

@@ -91,11 +91,11 @@ def run(args, redact):
     if len(config.access_token) >= 4:  # redacting a one-letter "token" would garble every log line
         redact.append(config.access_token)
     if args.discover:
-        from tap_intercom.custom_attributes import read_types
-        from tap_intercom.sampling import sample
-        types = read_types(config) if config.typed_custom_attributes else None
-        catalog = discover(types, sample(config, STREAMS))
-        json.dump(_with_reports(catalog, config), sys.stdout, indent=2)
+        from tap_intercom.sampling import discovery_client, read_types, sample
+        client = discovery_client(config)
+        types = read_types(client) if config.typed_custom_attributes else None
+        catalog = discover(types, sample(client, config, STREAMS))
+        json.dump(_with_reports(catalog, config, client), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
     catalog_path = args.catalog or args.properties
@@ -118,13 +118,12 @@ def run(args, redact):
     Engine(config, selections, state).run()
 
 
-def _with_reports(catalog, config):
+def _with_reports(catalog, config, client):
     """The catalog plus a stream per configured Reporting Data Export dataset (reporting.py): only then a call."""
     if config.reporting_datasets:
-        from tap_intercom.client import IntercomClient
         from tap_intercom.reporting import catalog_entries
 
-        catalog["streams"] += catalog_entries(IntercomClient(config), config)
+        catalog["streams"] += catalog_entries(client, config)
     return catalog
 
 

@@ -1,15 +1,14 @@
-"""Custom attributes as typed properties: read from GET /data_attributes at discovery, converted when synced.
+"""Custom attributes as typed properties: declared from GET /data_attributes at discovery (sampling.py reads
+them), converted when synced.
 
 Intercom keeps custom attributes in one free-form `custom_attributes` object. Its data attributes say each
 one's type, so discovery declares them inside that object (a target that flattens objects makes one typed
 column each) and keeps `additionalProperties` for attributes created after discovery, which pass as they
 are. Names are kept exactly as Intercom has them (spaces, dots, `$`, leading digits).
 """
-import dataclasses
 import logging
 
-from tap_intercom.errors import TapError
-from tap_intercom.transform import datetime_text
+from tap_intercom.timestamps import datetime_text
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -25,28 +24,8 @@ TYPES = {  # Intercom's data_type -> JSON schema ("datetime" is in Intercom's pr
 }
 
 
-def read_types(config):
-    """{model: {attribute name: JSON schema}} for the models whose data attributes could be read (archived
-    ones included: old records still carry them). An unreachable API or a refused call leaves a model out:
-    its custom attributes stay free-form."""
-    from tap_intercom.client import IntercomClient  # discovery without typing needs no HTTP machinery
-
-    # Discovery should not wait minutes on an unreachable API: one retry, a short timeout.
-    client = IntercomClient(dataclasses.replace(config, max_retries=1, request_timeout=min(config.request_timeout, 20)))
-    types = {}
-    for model in MODELS.values():
-        try:
-            listing = client.get("/data_attributes", {"model": model, "include_archived": "true"})
-        except TapError as exc:
-            LOGGER.warning("discovery: %s custom attributes stay untyped: %s", model, exc)
-            if getattr(exc, "status", None) in (None, 401):  # no answer, or the token refused: so for all
-                break
-            continue
-        types[model] = _declared(listing.get("data") if isinstance(listing, dict) else None)
-    return types
-
-
-def _declared(attributes):
+def declared(attributes):
+    """{attribute name: JSON schema} of the custom ones among GET /data_attributes' items."""
     declared, clashing = {}, set()
     for attribute in attributes or []:
         if not isinstance(attribute, dict) or not attribute.get("custom"):

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from tap_intercom import pagers
 from tap_intercom.errors import ApiError
-from tap_intercom.transform import cursor_epoch
+from tap_intercom.timestamps import cursor_epoch
 
 LOGGER = logging.getLogger("tap_intercom")
 

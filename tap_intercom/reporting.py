@@ -37,9 +37,9 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Optional
 
-from tap_intercom.errors import ApiError, ConfigError, NotFound, PendingJobsFull
+from tap_intercom.errors import ApiError, NotFound, PendingJobsFull
 from tap_intercom.output import RecordLines, schema_message
-from tap_intercom.transform import epoch_to_rfc3339
+from tap_intercom.timestamps import epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -179,22 +179,6 @@ def _entry(dataset):
     if time_column:
         entry["replication_key"] = time_column
     return entry
-
-
-def stream_of(entry, meta):
-    """The Stream of a report's catalog entry (streams.py's declaration, made from the catalog)."""
-    from tap_intercom.streams import Source, Stream
-
-    name = entry.get("tap_stream_id") or entry.get("stream")
-    if not isinstance(entry.get("schema"), dict):
-        raise ConfigError(f"catalog: the report stream {name!r} has no schema (rediscover it with --discover)")
-    top = meta.get((), {})
-    dataset = top.get("intercom-dataset") or name[len(PREFIX):]
-    key = tuple(entry.get("key_properties") or top.get("table-key-properties") or (HASH_KEY,))
-    replication_key = entry.get("replication_key") or (top.get("valid-replication-keys") or [None])[0]
-    # The source's path holds the dataset id: what enqueue asks for.
-    return Stream(name, None, key, Source(name, dataset, "", STYLE, cursor=replication_key or ""),
-                  replication_key, description=f"Intercom's Reporting Data Export dataset {dataset}.")
 
 
 # ---- reading ----------------------------------------------------------------------------------------------

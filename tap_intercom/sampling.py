@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import time
 
-from tap_intercom import newer, pagers
+from tap_intercom import custom_attributes, newer, pagers
 from tap_intercom.errors import TapError
 from tap_intercom.widening import json_type, wider
 
@@ -28,13 +28,33 @@ COMPANY_LIST = "/companies"  # the scroll's stand-in (see above)
 SAMPLED = {"listing", "pages", "search", "scroll", "window", "newest_first"}
 
 
-def sample(config, streams):
-    """{stream name: {field: JSON type}} of the top-level fields the first page of each stream's source
-    carries with a value (only the streams whose sample was read)."""
+def discovery_client(config):
+    """Discovery should not wait minutes on an unreachable API: one retry, a short timeout."""
     from tap_intercom.client import IntercomClient  # discovery without the API needs no HTTP machinery
 
-    # Discovery should not wait minutes on an unreachable API: one retry, a short timeout.
-    client = IntercomClient(dataclasses.replace(config, max_retries=1, request_timeout=min(config.request_timeout, 20)))
+    return IntercomClient(dataclasses.replace(config, max_retries=1, request_timeout=min(config.request_timeout, 20)))
+
+
+def read_types(client):
+    """{model: {attribute name: JSON schema}} for the models whose data attributes could be read (archived
+    ones included: old records still carry them). An unreachable API or a refused call leaves a model out:
+    its custom attributes stay free-form."""
+    types = {}
+    for model in custom_attributes.MODELS.values():
+        try:
+            listing = client.get("/data_attributes", {"model": model, "include_archived": "true"})
+        except TapError as exc:
+            LOGGER.warning("discovery: %s custom attributes stay untyped: %s", model, exc)
+            if getattr(exc, "status", None) in (None, 401):  # no answer, or the token refused: so for all
+                break
+            continue
+        types[model] = custom_attributes.declared(listing.get("data") if isinstance(listing, dict) else None)
+    return types
+
+
+def sample(client, config, streams):
+    """{stream name: {field: JSON type}} of the top-level fields the first page of each stream's source
+    carries with a value (only the streams whose sample was read)."""
     groups = {}
     for stream in streams:
         if stream.source.style in SAMPLED:

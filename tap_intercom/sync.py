@@ -34,7 +34,8 @@ from tap_intercom.progress import Progress
 from tap_intercom.record_fetches import NOTHING, PAGE_END
 from tap_intercom.output import RecordLines, Writer, state_message
 from tap_intercom.stopping import StopSignals, Stopped
-from tap_intercom.transform import RecordMismatch, RecordTransform, cursor_epoch, epoch_to_rfc3339
+from tap_intercom.transform import RecordMismatch, RecordTransform
+from tap_intercom.timestamps import cursor_epoch, epoch_to_rfc3339
 from tap_intercom.versions import activate_version_message
 from tap_intercom.widening import StreamShape
 

@@ -11,28 +11,20 @@ output is the same either way:
   list where a string is declared becomes its text (JSON text for booleans, objects and lists); a date-time
   sent as epoch seconds, epoch milliseconds (values above 1e11: as seconds that is the year 5138, as
   milliseconds March 1973), a numeric string of either, or ISO 8601 text becomes singer's date-time text;
-  an integer sent as an integral float or numeric string becomes the integer (singer would truncate 1.5).
+  an integer sent as an integral float or numeric string becomes the integer (singer would truncate 1.5)
+  (timestamps.py holds the time formats).
   Only a value that cannot be converted is written as null (with one warning per field).
 """
 import copy
-import datetime
 import json
 import logging
-import re
 
 from tap_intercom.errors import TapError
+from tap_intercom.timestamps import _DAYS, _MINUTES, _MS_ABOVE, _SECONDS, _day, datetime_text, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
-_EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
-_MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
-_MS_ABOVE = 10 ** 11  # a larger epoch value is in milliseconds (see the module's docstring)
-_NUMERIC = re.compile(r"-?\d+(\.\d+)?")
-_UTC = datetime.timezone.utc
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=_UTC)
+_SKIP = object()
 _text_of = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
-_DAYS = {}  # day number -> 'YYYY-MM-DD'
-_MINUTES = [f"T{minute // 60:02d}:{minute % 60:02d}:" for minute in range(1440)]  # minute of the day -> 'THH:MM:'
-_SECONDS = [f"{second:02d}.000000Z" for second in range(60)]
 _SKIP = object()
 
 
@@ -44,17 +36,6 @@ class RecordMismatch(TapError):
     pass
 
 
-def _day(days):
-    day = _DAYS[days] = datetime.date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
-    return day
-
-
-def epoch_to_rfc3339(seconds):
-    """Epoch seconds to singer's date-time text, e.g. 2024-05-01T09:30:00.000000Z."""
-    days, second = divmod(seconds, 86400)
-    return (_DAYS.get(days) or _day(days)) + _MINUTES[second // 60] + _SECONDS[second % 60]
-
-
 def as_text(value):
     """A value where a string is declared, as text without loss: numbers as Python writes them (as JSON
     does), booleans, objects and lists as compact JSON text."""
@@ -64,56 +45,6 @@ def as_text(value):
     if kind in (int, float):
         return str(value)
     return _text_of(value)
-
-
-def datetime_text(value):
-    """singer's date-time text for epoch seconds or milliseconds (numbers or numeric strings) or ISO 8601
-    text; None when the value is none of these."""
-    kind = type(value)
-    if kind is str:
-        text = value.strip()
-        if _NUMERIC.fullmatch(text):
-            value = float(text) if "." in text else int(text)
-        else:
-            try:
-                parsed = datetime.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
-            except ValueError:
-                return None
-            parsed = parsed.replace(tzinfo=_UTC) if parsed.tzinfo is None else parsed.astimezone(_UTC)
-            return _format(parsed)
-        kind = type(value)
-    if kind is not int and kind is not float:
-        return None  # booleans, objects, lists: not a moment
-    if abs(value) >= _MS_ABOVE:
-        value = value / 1000 if kind is float or value % 1000 else value // 1000
-    if type(value) is int and 0 <= value <= _MAX_EPOCH:
-        return epoch_to_rfc3339(value)
-    try:
-        return _format(_EPOCH + datetime.timedelta(seconds=value))
-    except (OverflowError, ValueError):
-        return None
-
-
-def _format(moment):
-    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
-            f"{moment.second:02d}.{moment.microsecond:06d}Z")
-
-
-def cursor_epoch(value):
-    """A record's cursor value (updated_at, epoch seconds) as an int; None when it is not a number."""
-    if type(value) is int:
-        return value
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        pass
-    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-":  # macros send ISO 8601 (2.16)
-        try:
-            parsed = datetime.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
-        except ValueError:
-            return None
-        return int(parsed.timestamp()) if parsed.tzinfo else None
-    return None
 
 
 def _slow(_value):

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
-from tap_intercom.transform import cursor_epoch, epoch_to_rfc3339
+from tap_intercom.timestamps import cursor_epoch, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 

@@ -10,7 +10,8 @@ from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, Transformer
 from kept import declared_only, lost
 from tap_intercom.catalog import load_schema
 from tap_intercom.streams import STREAMS
-from tap_intercom.transform import RecordTransform, _Slow, epoch_to_rfc3339
+from tap_intercom.transform import RecordTransform, _Slow
+from tap_intercom.timestamps import epoch_to_rfc3339
 
 SCHEMAS = sorted({stream.schema for stream in STREAMS})
 
