@@ -118,9 +118,12 @@ class _Partition:
 
     def _start_more(self, active):
         allowed = self._wanted()
-        with self.room:
+        if allowed > self.allowed:  # more room for pages: wake the windows waiting for it
+            with self.room:
+                self.allowed = allowed
+                self.room.notify_all()
+        elif allowed < self.allowed:
             self.allowed = allowed
-            self.room.notify_all()
         started = 0
         with self.lock:
             for window in self.windows:
@@ -142,7 +145,7 @@ class _Partition:
                 if page is None:
                     self._free()
                     break
-                low, high, ascending = _span(page, self.source.cursor)
+                low, high, ascending = page.span = _span(page, self.source.cursor)  # kept for _handed_over
                 ordered = ordered and page.sorted and ascending and (newest is None or low is None or low >= newest)
                 newest = high if high is not None else newest
                 if first and ordered and high is not None:
@@ -212,7 +215,7 @@ class _Partition:
         return start - DAY_SLACK if self.source.day_granular else start
 
     def _handed_over(self, window, page):
-        low, high, ascending = _span(page, self.source.cursor)
+        low, high, ascending = page.span
         if high is None:
             return
         self.high = high if self.high is None else max(self.high, high)
