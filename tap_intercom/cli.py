@@ -83,8 +83,6 @@ def about(fmt):
     return "\n".join(lines)
 
 
-GC_THRESHOLD = 10000  # new container objects between two young-generation collections (Python's default: 700)
-
 def run(args, redact):
     if args.about:
         sys.stdout.write(about(args.format) + "\n")
@@ -113,11 +111,11 @@ def run(args, redact):
         return
     from tap_intercom.sync import Engine  # imported late: --discover needs no HTTP machinery
     LOGGER.info("syncing %s", ", ".join(s.stream.name for s in selections))
-    # Records are parsed JSON, which holds no reference cycles, and a sync makes millions of them: leave what is
-    # loaded by now (modules, schemas, compiled transforms) out of the cycle collector's rounds, and run them less
-    # often (6% of a contact sync's CPU, bench/run.py's CPU row). Cycles (an exception's frames) are still freed.
+    # A sync allocates millions of objects, and every few of them the cycle collector's oldest generation walks
+    # all that is alive: leave what is loaded by now (modules, schemas, compiled transforms) out of its walks
+    # (6% less CPU on a contact sync, median of 9 runs each: 1.06 s -> 0.99 s). Running the collector less often
+    # too saved as much again but let peak RSS grow with the workspace (70 -> 194 MB at 100k contacts).
     gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     Engine(config, selections, state).run()
 
 

@@ -1,4 +1,5 @@
-"""Per-record fetches (conversation parts, contacts' long tag/company/note lists), handed back in the source's order.
+"""Per-record fetches (conversation parts, contacts' long tag/company/note lists): each record handed back once its
+own are done, and each page's end once every record before it is.
 
 They run in the engine's bounded worker pool while later records are read; the engine gets each record only with
 its fetches finished, so a batch never holds a record whose children are missing.
