@@ -2,10 +2,14 @@
 
 Intercom's budget is a rate (10,000 requests a minute per app) and every request is a round trip. To spend the
 budget the tap must keep rate x latency requests in flight: at 166 a second and 300 ms, 50. Fewer leaves budget
-unused however much work is waiting; more only queue behind the rate limiter. The latency is measured (a moving
-average of response times), the rate is the budget's; the headroom lets a window's budget be spent early rather
-than late, and `max_workers` is the ceiling.
+unused however much work is waiting; more only queue behind the rate limiter. The latency is measured (the
+median of recent response times), the rate is the budget's; the headroom lets a window's budget be spent early
+rather than late, and `max_workers` is the ceiling.
+The median, not the mean: a server that is the slower side (busy with a large workspace, or with what the tap
+already sends) answers some calls late, a mean follows that tail, and a larger target only queues more at the
+server while holding more pages and fetch results in memory: peak RSS then grew with the workspace.
 """
+import collections
 import math
 import queue
 import threading
@@ -13,16 +17,23 @@ from concurrent.futures import Future
 
 HEADROOM = 1.5
 FLOOR = 4  # in flight at least, whatever the sums say: a quick server still overlaps a few calls
-SMOOTHING = 0.1  # weight of each new response time in the moving average
+SAMPLES = 64  # recent response times the median is taken of
+EVERY = 8  # responses between two medians
 
 
 class InFlightTarget:
     def __init__(self, ceiling):
         self.ceiling = ceiling
-        self.latency = None  # seconds, moving average; None until the first response
+        self.latency = None  # seconds, median of the recent samples; None until the first response
+        self.samples = collections.deque(maxlen=SAMPLES)
+        self.observed = 0
 
     def observe(self, seconds):
-        self.latency = seconds if self.latency is None else self.latency + SMOOTHING * (seconds - self.latency)
+        self.samples.append(seconds)
+        self.observed += 1
+        if self.latency is None or self.observed % EVERY == 0:
+            ordered = sorted(self.samples)
+            self.latency = ordered[len(ordered) // 2]
 
     def target(self, rate_per_second):
         """Requests to keep in flight at `rate_per_second`, between FLOOR and the ceiling."""

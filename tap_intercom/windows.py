@@ -17,8 +17,9 @@ round trip however large the rate budget. Windows of updated_at are independent 
   windows tile without a gap. Such windows split only at whole days.
 - Windows start oldest first, as many at once as the in-flight target (shared with the per-record fetches under
   the one rate limiter, which sends page chains first); each is sorted ascending, and its thread hands its
-  pages over in order. Pages fetched or waiting for the engine are bounded by the windows in flight plus
-  WAITING, so memory follows the budget and latency, never the workspace's size.
+  pages over in order. A window reads its next page only while fewer than WAITING pages wait for the engine:
+  the windows in flight follow the budget, the pages held follow what the engine takes, so memory stays flat
+  (a server slowed by a large workspace raises the measured latency, and with it the windows, not the pages held).
 - Bookmarks: every page handed to the engine carries `safe`, the end of the longest run of completed windows
   from the start (and of the first unfinished window's records read so far, when sorted): every matching record
   before it is on that page or an earlier one. A window of unsorted results moves nothing until it completes.
@@ -41,7 +42,7 @@ DAY = 86400
 DAY_SLACK = DAY + 3600
 MIN_ACTIVE = 2  # windows read at once, at least (before any latency is measured, the target is its floor)
 MIN_WINDOW_PAGES = 2  # smaller windows (below `window_pages`) waste more on partial last pages than they save
-WAITING = 2  # pages read and waiting for the engine, beyond one per window in flight
+WAITING = 4  # pages read and waiting for the engine, at most, beyond those still in flight
 _DONE = object()
 
 
@@ -96,8 +97,7 @@ class _Partition:
                 window, page, error = self.handoff.get()
                 if error is not None:
                     raise error
-                if page is not _DONE:
-                    self._free()
+                self._free(0 if page is _DONE else 1)  # either way the handoff is shorter: a window may read on
                 with self.lock:
                     if page is _DONE:
                         window.done, page = True, ()
@@ -164,15 +164,17 @@ class _Partition:
         """Wait for a page slot (False: the reading was abandoned)."""
         with self.room:
             while not self.closed.is_set():
-                if self.held < self.allowed + WAITING:
+                # Pages wait for the engine only a few at a time: when it is the slower side (one core, a server
+                # answering fast), more windows would only pile parsed pages up in memory.
+                if self.held < self.allowed + WAITING and self.handoff.qsize() < WAITING:
                     self.held += 1
                     return True
                 self.room.wait(1.0)
         return False
 
-    def _free(self):
+    def _free(self, pages=1):
         with self.room:
-            self.held -= 1
+            self.held -= pages
             self.room.notify()
 
     def _window_pages(self, pages_left):
