@@ -33,7 +33,7 @@ def in_order(pages, plan, pool, client):
             if not work and (not line or key not in waiting):
                 yield record, takers, NOTHING, NOTHING
                 continue
-            futures = {key: pool.submit(fetch, client) for key, fetch in work.items()} if work else NOTHING
+            futures = {name: pool.submit(fetch, client) for name, fetch in work.items()} if work else NOTHING
             jobs += len(futures)
             line.append((record, takers, futures))
             waiting[key] += 1
