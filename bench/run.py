@@ -10,13 +10,20 @@ each as its own process, reading its stdout and counting records. It measures wa
 CPU seconds (user + system, from wait4), peak RSS, and the requests the emulator served. Then a no-change
 incremental sync of each from its final state, and our peak RSS at two workspace sizes.
 Then, for the rate-limit bound: a full sync of each on a large workspace at 300 ms per request under each budget
-(1,667 and 167 requests per 10 s), compared with the least time the budget allows for the requests made.
+(1,667 and 167 requests per 10 s), compared with the least time the budget allows for the requests made; and the
+same for a contact-heavy workspace (60,000 contacts, 50 conversations, 50 companies), whose calls are mostly
+search pages and contacts' long lists.
+CPU per contact record: our full sync of the contact search's streams (users, contacts) on a contact-only
+workspace at 0 ms, its CPU over the contacts read, beside a floor measured in the same run on the same pages (the
+search's pages fetched once, then orjson.loads of each page and one orjson RECORD line per record), and the
+tap's own transform and encoder on those pages, in process, to show where the rest goes.
 Ours syncs the streams the peer has (all but social_profiles and deleted_conversations; users + contacts = the
 peer's contacts), so both
 emit the same records. The peer leaves contacts' notes lists cut at 10 items; this tap completes them, which
 costs one request per contact with more than 10 notes: the table shows requests with and without those.
 """
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -77,6 +84,95 @@ def measure(cmd, url, env=None):
             "rss_mb": usage.ru_maxrss / 1024}, state
 
 
+def search_pages(url, path="/contacts/search", page_size=150):
+    """Every page of a search, as the raw bytes the API sent, in the tap's order (updated_at ascending)."""
+    pages, body = [], {"query": {"field": "updated_at", "operator": ">", "value": 0},
+                       "sort": {"field": "updated_at", "order": "ascending"}, "pagination": {"per_page": page_size}}
+    while True:
+        request = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Authorization": f"Bearer {TOKEN}", "Accept": "application/json",
+                                                  "Content-Type": "application/json", "Intercom-Version": "2.14"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            pages.append(response.read())
+        following = (json.loads(pages[-1]).get("pages") or {}).get("next")
+        if not following:
+            return pages
+        body["pagination"]["starting_after"] = following["starting_after"]
+
+
+def cpu_seconds(fn, repeat=3):
+    """The least process CPU time of `repeat` calls (a shared machine only ever adds time)."""
+    best = None
+    for _ in range(repeat):
+        started = time.process_time()
+        fn()
+        spent = time.process_time() - started
+        best = spent if best is None else min(best, spent)
+    return best
+
+
+def floor_and_parts(pages, catalog):
+    """CPU seconds for the pages: the parse+encode floor, and the tap's parse, transform and encode alone."""
+    import orjson
+
+    from tap_intercom.catalog import select
+    from tap_intercom.output import RecordLines, loads
+    from tap_intercom.transform import RecordTransform
+
+    stamp = b"2026-01-01T00:00:00.000000Z"
+
+    def floor():
+        for raw in pages:
+            for record in orjson.loads(raw)["data"]:
+                orjson.dumps({"type": "RECORD", "stream": "contacts", "record": record,
+                              "time_extracted": "2026-01-01T00:00:00.000000Z"}) + b"\n"
+
+    selections = {s.stream.name: s for s in select(catalog)}
+    transforms = {name: RecordTransform(name, s.schema, s.fields, s.metadata) for name, s in selections.items()}
+    encoders = {name: RecordLines(name, 1) for name in selections}
+    parsed = [loads(raw)["data"] for raw in pages]
+    stream = {"user": "users", "lead": "contacts"}
+    transformed = [[(stream[r["role"]], transforms[stream[r["role"]]](r)) for r in records] for records in parsed]
+
+    def transform():
+        for records in parsed:
+            for record in records:
+                name = stream[record["role"]]
+                transforms[name](record)
+
+    def encode():
+        for name, record in itertools.chain.from_iterable(transformed):
+            encoders[name].line(record, stamp)
+
+    return {"floor": cpu_seconds(floor), "parse": cpu_seconds(lambda: [loads(raw) and None for raw in pages]),
+            "transform": cpu_seconds(transform), "encode": cpu_seconds(encode)}
+
+
+def cpu_per_record(args):
+    """Our CPU per contact record on a contact-only workspace, beside the floor on the same pages."""
+    proc, url = emulator(args, 0, args.cpu_contacts, 10, 10, 10 ** 7)
+    try:
+        pages = search_pages(url)
+        contacts = sum(len(json.loads(raw)["data"]) for raw in pages)
+        runs = [ours(url, streams={"users", "contacts"})[0] for _ in range(args.repeat)]
+        parts = floor_and_parts(pages, json.loads((WORK / "ours-catalog.json").read_text()))
+    finally:
+        proc.terminate()
+        proc.wait()
+    cpu = min(run["cpu"] for run in runs)
+    per = lambda seconds: seconds / contacts * 1e6  # noqa: E731  microseconds per contact record
+    return [("tap-intercom (this), full sync of users + contacts: process CPU", f"{per(cpu):.1f}",
+             ratio(cpu, parts["floor"])),
+            ("floor: orjson.loads of each page + one orjson RECORD line per record", f"{per(parts['floor']):.1f}",
+             "1.00"),
+            ("the tap's parse alone (output.loads)", f"{per(parts['parse']):.1f}",
+             ratio(parts["parse"], parts["floor"])),
+            ("the tap's transform alone (transform.RecordTransform)", f"{per(parts['transform']):.1f}",
+             ratio(parts["transform"], parts["floor"])),
+            ("the tap's encode alone (output.RecordLines)", f"{per(parts['encode']):.1f}",
+             ratio(parts["encode"], parts["floor"]))], contacts, len(pages), runs[0]["requests"]
+
+
 def write(path, value):
     path.write_text(json.dumps(value))
     return str(path)
@@ -87,14 +183,14 @@ PEER_STREAMS = {"users", "contacts", "companies", "conversations", "conversation
                 "segments", "company_segments", "company_attributes", "contact_attributes"}
 
 
-def ours(url, state=None):
+def ours(url, state=None, streams=PEER_STREAMS):
     tap = str(Path(sys.executable).with_name("tap-intercom"))
     config = write(WORK / "ours-config.json", {"access_token": TOKEN, "start_date": "2000-01-01T00:00:00Z",
                                                "base_url": url})
     catalog = json.loads(subprocess.run([tap, "--config", config, "--discover"], capture_output=True,
                                         check=True).stdout)
     for entry in catalog["streams"]:
-        entry["metadata"][0]["metadata"]["selected"] = entry["tap_stream_id"] in PEER_STREAMS
+        entry["metadata"][0]["metadata"]["selected"] = entry["tap_stream_id"] in streams
     cmd = [tap, "--config", config, "--catalog", write(WORK / "ours-catalog.json", catalog)]
     if state is not None:
         cmd += ["--state", write(WORK / "ours-state.json", state)]
@@ -145,22 +241,28 @@ def numbers(text):
 
 def rate_limit_bound(args):
     """Full syncs of a large workspace at a realistic latency under each budget: how close to the least time the
-    budget allows (requests made / requests allowed per second) each tap runs."""
+    budget allows (requests made / requests allowed per second) each tap runs. One row per workspace shape:
+    balanced (the --bound-* sizes) and contact-heavy (the --heavy-* sizes; --heavy-contacts 0 leaves it out)."""
+    shapes = [("balanced", args.bound_contacts, args.bound_companies, args.bound_conversations)]
+    if args.heavy_contacts:
+        shapes.append(("contact-heavy", args.heavy_contacts, args.heavy_companies, args.heavy_conversations))
     rows = []
-    for limit in [int(x) for x in numbers(args.bound_limits)]:
-        proc, url = emulator(args, args.bound_latency, args.bound_contacts, args.bound_companies,
-                             args.bound_conversations, limit)
-        try:
-            taps = {"this": ("tap-intercom (this)", lambda: ours(url)), "peer": ("peer 2.2.5", lambda: peer(args, url))}
-            for name, run in (taps[tap] for tap in args.bound_taps.split(",")):
-                m, _ = run()
-                bound = m["requests"] / (limit / 10)
-                rows.append((f"{limit:,} per 10 s", name, f"{m['wall']:.1f}", f"{m['records']:,}", f"{m['requests']:,}",
-                             f"{bound:.1f}", f"{m['wall'] / bound:.2f}"))
-                print("| " + " | ".join(rows[-1]) + " |", file=sys.stderr, flush=True)
-        finally:
-            proc.terminate()
-            proc.wait()
+    for shape, contacts, companies, conversations in shapes:
+        for limit in [int(x) for x in numbers(args.bound_limits)]:
+            proc, url = emulator(args, args.bound_latency, contacts, companies, conversations, limit)
+            try:
+                taps = {"this": ("tap-intercom (this)", lambda: ours(url)),
+                        "peer": ("peer 2.2.5", lambda: peer(args, url))}
+                for name, run in (taps[tap] for tap in args.bound_taps.split(",")):
+                    m, _ = run()
+                    bound = m["requests"] / (limit / 10)
+                    rows.append((f"{shape}: {contacts:,} / {conversations:,} / {companies:,}", f"{limit:,} per 10 s",
+                                 name, f"{m['wall']:.1f}", f"{m['cpu']:.1f}", f"{m['records']:,}",
+                                 f"{m['requests']:,}", f"{bound:.1f}", f"{m['wall'] / bound:.2f}"))
+                    print("| " + " | ".join(rows[-1]) + " |", file=sys.stderr, flush=True)
+            finally:
+                proc.terminate()
+                proc.wait()
     return rows
 
 
@@ -182,6 +284,12 @@ def main():
     parser.add_argument("--bound-companies", type=int, default=2000)
     parser.add_argument("--bound-conversations", type=int, default=2000)
     parser.add_argument("--bound-taps", default="this,peer", help="which taps the bound runs measure")
+    parser.add_argument("--heavy-contacts", type=int, default=60000, help="contacts of the contact-heavy bound row "
+                        "(0: leave the row out)")
+    parser.add_argument("--heavy-companies", type=int, default=50)
+    parser.add_argument("--heavy-conversations", type=int, default=50)
+    parser.add_argument("--cpu-contacts", type=int, default=20000, help="contacts of the CPU-per-record run "
+                        "(0: leave it out)")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     ensure_peer(args)
@@ -228,14 +336,23 @@ def main():
             finally:
                 proc.terminate()
                 proc.wait()
+    cpu = cpu_per_record(args) if args.cpu_contacts else None
     bound = rate_limit_bound(args)
     if bound:
-        print(f"\nRate-limit bound: full sync of {args.bound_contacts:,} contacts, {args.bound_conversations:,} "
-              f"conversations and {args.bound_companies:,} companies at {args.bound_latency:g} ms per request, one run "
-              f"each; bound = requests / (budget / 10 s).\n")
-        print("| budget | tap | wall time, s | records | requests | rate-limit bound, s | wall / bound |")
-        print("|---|---|---|---|---|---|---|")
+        print(f"\nRate-limit bound: full sync of each workspace (contacts / conversations / companies) at "
+              f"{args.bound_latency:g} ms per request, one run each; bound = requests / (budget / 10 s).\n")
+        print("| workspace | budget | tap | wall time, s | CPU, s | records | requests | rate-limit bound, s | "
+              "wall / bound |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for row in bound:
+            print("| " + " | ".join(row) + " |")
+    if cpu:
+        cpu_rows, contacts, pages, requests = cpu
+        print(f"\nCPU per contact record: {contacts:,} contacts ({pages} search pages; the tap made {requests:,} "
+              f"requests, the rest completing long tag, company and note lists), 0 ms, best of {args.repeat}.\n")
+        print("| CPU per contact record | us | / floor |")
+        print("|---|---|---|")
+        for row in cpu_rows:
             print("| " + " | ".join(row) + " |")
     if rows:
         print(f"\nWorkspace: {args.contacts} contacts, {args.companies} companies, {args.conversations} conversations "

@@ -1,5 +1,6 @@
 """Command line: Singer's --config/--discover/--catalog/--state, plus --about. Errors are one line."""
 import argparse
+import gc
 import json
 import logging
 import os
@@ -115,6 +116,11 @@ def run(args, redact):
         return
     from tap_intercom.sync import Engine  # imported late: --discover needs no HTTP machinery
     LOGGER.info("syncing %s", ", ".join(s.stream.name for s in selections))
+    # A sync allocates millions of objects, and every few of them the cycle collector's oldest generation walks
+    # all that is alive: leave what is loaded by now (modules, schemas, compiled transforms) out of its walks
+    # (6% less CPU on a contact sync, median of 9 runs each: 1.06 s -> 0.99 s). Running the collector less often
+    # too saved as much again but let peak RSS grow with the workspace (70 -> 194 MB at 100k contacts).
+    gc.freeze()
     Engine(config, selections, state).run()
 
 

@@ -97,6 +97,10 @@ class RateLimiter:
     def in_flight_target(self):
         return self._in_flight_target.target(self.rate())
 
+    def in_flight_ceiling(self):
+        """`max_workers`: requests in flight at most, whoever sends them."""
+        return self._in_flight_target.ceiling
+
     def _spare(self):
         return min(self._reserve, (self._limit or 0) // 5)
 

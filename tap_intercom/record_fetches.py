@@ -1,4 +1,5 @@
-"""Per-record fetches (conversation parts, contacts' long tag/company/note lists), handed back in the source's order.
+"""Per-record fetches (conversation parts, contacts' long tag/company/note lists): each record handed back once its
+own are done, and each page's end once every record before it is.
 
 They run in the engine's bounded worker pool while later records are read; the engine gets each record only with
 its fetches finished, so a batch never holds a record whose children are missing.
@@ -13,34 +14,50 @@ BACKLOG = 1000  # records waiting behind the oldest unfinished fetch
 
 
 def in_order(pages, plan, pool, client):
-    """(record, takers, {stream: {name: result}}, {stream: failure}) in the source's order, PAGE_END after
-    each page.
+    """(record, takers, {stream: {name: result}}, {stream: failure}), each record once its fetches are done,
+    PAGE_END after each page once every record before it is out.
 
-    A record's fetches run in the pool while later records are read: up to `window` fetches and
-    BACKLOG records wait in line, so a slow fetch holds back neither the pages nor the other fetches,
-    and memory stays bounded. Records needing no fetch skip the line when it is empty. The window is what
-    should be in flight (concurrency.py): more would only queue in the pool, ahead of other sources' fetches."""
-    pending, jobs = collections.deque(), 0
+    A record's fetches run in the pool while later records are read: up to `window` fetches and BACKLOG
+    records wait in line, so a slow fetch holds back neither the pages nor the other fetches, and memory stays
+    bounded. A record needing no fetch does not wait in line (it only would for the 300 ms of the fetch ahead
+    of it, and a line of every record read meanwhile caps the records a second at BACKLOG / latency), unless a
+    record with its id is in line: two copies of one record (a search repeats a record updated while it is
+    read) come out in the order read, the newer last. The window is what should be in flight
+    (concurrency.py): more would only queue in the pool, ahead of other sources' fetches."""
+    line, jobs, waiting = collections.deque(), 0, collections.Counter()  # waiting: ids of the records in line
     for page in pages:
         window = client.limiter.in_flight_target()
         for record in page:
             takers, work = plan(record)
-            if not work and not pending:
+            key = record.get("id")
+            if not work and (not line or key not in waiting):
                 yield record, takers, NOTHING, NOTHING
                 continue
-            futures = _submit(work, pool, client)
+            futures = _submit(work, pool, client) if work else NOTHING
             jobs += len(futures)
-            pending.append((record, takers, futures))
-            while pending and (jobs > window or len(pending) > BACKLOG or _ready(pending[0])):
-                entry = pending.popleft()
+            line.append((record, takers, futures))
+            waiting[key] += 1
+            while line and (jobs > window or len(line) > BACKLOG or _ready(line[0])):
+                entry = line.popleft()
                 jobs -= len(entry[2])
+                _leaves(waiting, entry[0])
                 yield _resolved(entry)
-        if pending:
-            pending.append((PAGE_END, page, {}))
+        if line:
+            line.append((PAGE_END, page, NOTHING))
         else:
             yield PAGE_END, page, NOTHING, NOTHING
-    while pending:
-        yield _resolved(pending.popleft())
+    while line:
+        entry = line.popleft()
+        _leaves(waiting, entry[0])
+        yield _resolved(entry)
+
+
+def _leaves(waiting, record):
+    if record is not PAGE_END:
+        key = record.get("id")
+        waiting[key] -= 1
+        if not waiting[key]:
+            del waiting[key]
 
 
 def _submit(work, pool, client):

@@ -13,7 +13,8 @@ Concurrency, and why it keeps bookmarks safe:
   makes safe (windows.py), and the company scroll is read ahead into a temporary file, so a slow target
   cannot let it expire;
 - per-record fetches (conversation parts, contacts' long tag/company/note lists) run in one bounded worker
-  pool and are consumed in the source's order, so a batch never holds a record whose children are missing;
+  pool; a record comes to the engine once its own are done, a page's end once every record before it has
+  (record_fetches.py), so a batch never holds a record whose children are missing;
 - the main thread is the only writer of stdout: it writes a batch, then moves the batch's bookmarks forward,
   then writes STATE. A STATE therefore never covers a record that is not already on stdout.
 """

@@ -84,3 +84,23 @@ def test_in_flight_target_is_rate_times_latency_within_floor_and_ceiling():
     for _ in range(100):
         target.observe(0.001)
     assert target.target(166.7) == 4
+
+
+def test_a_search_alone_keeps_rate_x_latency_windows_in_flight_not_a_fixed_few(tmp_path, make_emulator):
+    # 150 pages of contact search and nothing else in flight (social_profiles fetch nothing per record): at
+    # 166 a second and 100 ms, Little's law wants ~17 requests in flight, the target ~26; the old fixed cap was 4.
+    emulator = make_emulator(seed=21, contacts=3000, companies=5, conversations=5, latency_ms=100)
+    config = tap_config(emulator.url, page_size=20)
+    catalog = select_streams(discover(tmp_path, config), {"social_profiles"})
+    emulator.reset_stats()
+    run = run_tap(tmp_path, config, catalog=catalog)
+    stats = emulator.stats()
+    assert 12 <= stats["max_concurrency"] <= 100, stats["max_concurrency"]
+    searches = stats["by_endpoint"]["POST /contacts/search"]
+    assert 150 <= searches < 150 * 1.3  # smaller windows, each with a partial last page: a few calls more
+    truth = with_parent_cursor(emulator.truth())
+    assert keys("social_profiles", run.records("social_profiles")) == keys("social_profiles", truth["social_profiles"])
+    # A small budget wants few in flight: 10 a second x 0.1 s, with headroom, within the floor of 4.
+    emulator.reset_stats()
+    run_tap(tmp_path, tap_config(emulator.url, page_size=20, max_requests_per_minute=600), catalog=catalog)
+    assert emulator.stats()["max_concurrency"] <= 6
