@@ -9,7 +9,7 @@ setup(
     license="MIT",
     python_requires=">=3.9",
     # The top-level schemas/ folder ships inside the package as tap_intercom/schemas.
-    packages=["tap_intercom", "tap_intercom.schemas"],
+    packages=["tap_intercom", "tap_intercom.http", "tap_intercom.reading", "tap_intercom.records", "tap_intercom.engine", "tap_intercom.switching", "tap_intercom.schemas"],
     package_dir={"tap_intercom.schemas": "schemas"},
     package_data={"tap_intercom.schemas": ["*.json"]},
     install_requires=[

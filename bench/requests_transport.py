@@ -1,6 +1,6 @@
-"""The B side of bench/transport_ab.py: tap_intercom.transport's interface on a requests Session per thread.
+"""The B side of bench/transport_ab.py: tap_intercom.http.transport's interface on a requests Session per thread.
 
-Same contract as tap_intercom/transport.py (`Transport(base_url, timeout).request(method, url, data, headers)
+Same contract as tap_intercom/http/transport.py (`Transport(base_url, timeout).request(method, url, data, headers)
 -> (status, headers, content)`, raising socket.timeout, OSError/http.client.HTTPException or ValueError), so
 client.py runs unchanged on either.
 """

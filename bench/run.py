@@ -116,8 +116,8 @@ def floor_and_parts(pages, catalog):
     import orjson
 
     from tap_intercom.catalog import select
-    from tap_intercom.output import RecordLines, loads
-    from tap_intercom.transform import RecordTransform
+    from tap_intercom.records.output import RecordLines, loads
+    from tap_intercom.records.transform import RecordTransform
 
     stamp = b"2026-01-01T00:00:00.000000Z"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A/B of the HTTP transport: tap_intercom/transport.py (http.client, a connection per thread) against a
+"""A/B of the HTTP transport: tap_intercom/http/transport.py (http.client, a connection per thread) against a
 requests Session per thread (bench/requests_transport.py), same tap otherwise, same emulator data.
 
     .venv/bin/python bench/transport_ab.py              # ~3 min; prints a markdown table
@@ -29,8 +29,8 @@ RUNNER = """import sys
 import requests.utils
 if sys.argv[1] == "B":
     sys.path.insert(0, {bench!r})
-    import requests_transport, tap_intercom.client
-    tap_intercom.client.Transport = requests_transport.Transport
+    import requests_transport, tap_intercom.http.client
+    tap_intercom.http.client.Transport = requests_transport.Transport
 from tap_intercom.cli import main
 sys.exit(main(sys.argv[2:]))
 """

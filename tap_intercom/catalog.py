@@ -3,8 +3,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tap_intercom import reporting
-from tap_intercom.custom_attributes import typed
+from tap_intercom.reading import reporting
+from tap_intercom.records.custom_attributes import typed
 from tap_intercom.errors import ConfigError
 from tap_intercom.sampling import declare
 from tap_intercom.streams import STREAMS, STREAMS_BY_NAME, Source, Stream

@@ -10,10 +10,10 @@ from tap_intercom import __version__
 from tap_intercom.catalog import discover, select
 from tap_intercom.config import SECRET_SETTINGS, SETTINGS, load_config, read_json_file
 from tap_intercom.errors import ConfigError, TapError
-from tap_intercom.peer import is_peer_catalog, map_catalog, peer_state
-from tap_intercom.reporting import is_report
+from tap_intercom.switching.peer import is_peer_catalog, map_catalog, peer_state
+from tap_intercom.reading.reporting import is_report
 from tap_intercom.state import State, unwrapped
-from tap_intercom.stopping import Stopped
+from tap_intercom.engine.stopping import Stopped
 from tap_intercom.streams import STREAMS
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -114,7 +114,7 @@ def run(args, redact):
     if not selections:
         LOGGER.warning("no stream is selected in the catalog; nothing to sync")
         return
-    from tap_intercom.sync import Engine  # imported late: --discover needs no HTTP machinery
+    from tap_intercom.engine.sync import Engine  # imported late: --discover needs no HTTP machinery
     LOGGER.info("syncing %s", ", ".join(s.stream.name for s in selections))
     # A sync allocates millions of objects, and every few of them the cycle collector's oldest generation walks
     # all that is alive: leave what is loaded by now (modules, schemas, compiled transforms) out of its walks
@@ -127,7 +127,7 @@ def run(args, redact):
 def _with_reports(catalog, config, client):
     """The catalog plus a stream per configured Reporting Data Export dataset (reporting.py): only then a call."""
     if config.reporting_datasets:
-        from tap_intercom.reporting import catalog_entries
+        from tap_intercom.reading.reporting import catalog_entries
 
         catalog["streams"] += catalog_entries(client, config)
     return catalog

@@ -17,9 +17,10 @@ import dataclasses
 import logging
 import time
 
-from tap_intercom import custom_attributes, newer, pagers
+from tap_intercom.reading import newer, pagers
+from tap_intercom.records import custom_attributes
 from tap_intercom.errors import TapError
-from tap_intercom.widening import json_type, wider
+from tap_intercom.records.widening import json_type, wider
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -30,7 +31,7 @@ SAMPLED = {"listing", "pages", "search", "scroll", "window", "newest_first"}
 
 def discovery_client(config):
     """Discovery should not wait minutes on an unreachable API: one retry, a short timeout."""
-    from tap_intercom.client import IntercomClient  # discovery without the API needs no HTTP machinery
+    from tap_intercom.http.client import IntercomClient  # discovery without the API needs no HTTP machinery
 
     return IntercomClient(dataclasses.replace(config, max_retries=1, request_timeout=min(config.request_timeout, 20)))
 
@@ -127,7 +128,7 @@ def _fields(rows):
 
 def declare(schema, fields):
     """`schema` with the sampled fields it lacks declared (each nullable, of its sampled type)."""
-    from tap_intercom.widening import property_schema
+    from tap_intercom.records.widening import property_schema
 
     new = {name: property_schema(kind) for name, kind in sorted(fields.items())
            if name not in schema["properties"]}

@@ -10,8 +10,8 @@ import logging
 
 from tap_intercom.config import parse_datetime
 from tap_intercom.errors import ConfigError
-from tap_intercom.owed import Owed
-from tap_intercom.timestamps import epoch_to_rfc3339
+from tap_intercom.reading.owed import Owed
+from tap_intercom.records.timestamps import epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 CURSOR = "updated_at"

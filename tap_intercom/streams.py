@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable, Optional
 
-from tap_intercom import links, newer, pagers
-from tap_intercom.deleted_conversations import deleted_pages
+from tap_intercom.reading import newer, pagers
+from tap_intercom.records import links
+from tap_intercom.reading.deleted_conversations import deleted_pages
 from tap_intercom.errors import ApiError
 
 LOGGER = logging.getLogger("tap_intercom")

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from tap_intercom.concurrency import FetchPool
+from tap_intercom.http.concurrency import FetchPool
 
 
 def test_one_job_at_a_time_keeps_one_thread():

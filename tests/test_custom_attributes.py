@@ -5,7 +5,7 @@ import socket
 import jsonschema
 
 from conftest import ROOT, discover, run_tap, select_streams, tap_config
-from tap_intercom.transform import RecordTransform
+from tap_intercom.records.transform import RecordTransform
 
 MODEL_STREAMS = {"contact": ("users", "contacts"), "company": ("companies",), "conversation": ("conversations",)}
 JSON_TYPES = {"string": "string", "integer": "integer", "float": "number", "boolean": "boolean", "date": "string"}

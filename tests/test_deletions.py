@@ -5,7 +5,7 @@ version or of none); tests/test_e2e_deletions.py checks the same against the rea
 import random
 
 from conftest import killed_tap, run_tap, tap_config
-from tap_intercom.reconcile import NEVER_RECONCILED
+from tap_intercom.engine.reconcile import NEVER_RECONCILED
 from tap_intercom.streams import STREAMS as EVERY_STREAM, STREAMS_BY_NAME, social_profile_rows
 
 STREAMS = [s for s in EVERY_STREAM if s.selected_by_default]  # what a run without a catalog syncs

@@ -19,7 +19,7 @@ from test_deletions import OFTEN
 from test_e2e_postgres import E2E, PG, TARGET_POSTGRES, epoch, pg_drop_schema, pg_query, pg_target_config, \
     require_e2e_setup
 from test_sync import expected_records
-from tap_intercom import links
+from tap_intercom.records import links
 from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
 
 PIPELINEWISE = E2E / "pipelinewise-target-postgres" / "bin" / "target-postgres"

@@ -11,8 +11,8 @@ from kept import lost
 from tap_intercom.catalog import Selection
 from tap_intercom.sampling import SAMPLED
 from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
-from tap_intercom.transform import RecordTransform
-from tap_intercom.widening import StreamShape
+from tap_intercom.records.transform import RecordTransform
+from tap_intercom.records.widening import StreamShape
 from test_sync import assert_nothing_lost, by_key, with_parent_cursor
 
 TEAMMATES = {"type": "admin.list", "admins": [{"type": "admin", "id": "10553731"}]}  # as every recording has it

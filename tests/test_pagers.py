@@ -2,7 +2,7 @@
 `total_pages` when `next` is missing, and refuse a `next` that repeats itself rather than loop forever."""
 import pytest
 
-from tap_intercom import pagers
+from tap_intercom.reading import pagers
 from tap_intercom.errors import ApiError
 
 
@@ -47,7 +47,7 @@ def test_a_next_that_repeats_itself_is_an_error_not_an_endless_loop():
 
 def test_deleted_conversations_read_on_past_items_without_a_deleted_at():
     """A page where some items lack `deleted_at` still says how far back it reaches by the others."""
-    from tap_intercom.deleted_conversations import deleted_pages
+    from tap_intercom.reading.deleted_conversations import deleted_pages
 
     class VersionedClient(CannedClient):
         def get(self, path, params=None, endpoint=None, version=None):

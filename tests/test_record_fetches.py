@@ -2,7 +2,7 @@
 comes out only after every record before it, so the bookmark a page carries never passes a record not yet out."""
 from concurrent.futures import Future
 
-from tap_intercom.record_fetches import PAGE_END, in_order
+from tap_intercom.reading.record_fetches import PAGE_END, in_order
 
 
 class Limiter:

@@ -4,7 +4,7 @@ import pytest
 from conftest import discover, run_tap, select_streams, tap_config
 from tap_intercom.catalog import load_schema
 from tap_intercom.config import parse_datetime
-from tap_intercom.timestamps import epoch_to_rfc3339
+from tap_intercom.records.timestamps import epoch_to_rfc3339
 
 # The peer's streams as its --discover describes them (shapes only: key, replication, schema fields).
 PEER_STREAMS = {

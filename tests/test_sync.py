@@ -11,7 +11,7 @@ from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, Transformer
 from conftest import ROOT, TAP, discover, run_tap, select_streams, tap_config, write_json
 from kept import declared_only, lost
 from tap_intercom.catalog import load_schema
-from tap_intercom.timestamps import epoch_to_rfc3339
+from tap_intercom.records.timestamps import epoch_to_rfc3339
 from tap_intercom.streams import STREAMS, STREAMS_BY_NAME
 
 ALL = [stream.name for stream in STREAMS if stream.selected_by_default]

@@ -10,8 +10,8 @@ from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, Transformer
 from kept import declared_only, lost
 from tap_intercom.catalog import load_schema
 from tap_intercom.streams import STREAMS
-from tap_intercom.transform import RecordTransform, _Slow
-from tap_intercom.timestamps import epoch_to_rfc3339
+from tap_intercom.records.transform import RecordTransform, _Slow
+from tap_intercom.records.timestamps import epoch_to_rfc3339
 
 SCHEMAS = sorted({stream.schema for stream in STREAMS})
 
@@ -228,7 +228,7 @@ def test_a_value_that_fits_no_type_becomes_null_with_one_warning(caplog):
 
 
 def test_a_key_that_fits_no_type_is_an_error():
-    from tap_intercom.transform import RecordMismatch
+    from tap_intercom.records.transform import RecordMismatch
     schema = load_schema("company")
     transform = RecordTransform("companies", schema, set(schema["properties"]), None)
     try:

@@ -2,7 +2,7 @@
 import datetime
 
 from conftest import discover, run_tap, select_streams, tap_config
-from tap_intercom.concurrency import InFlightTarget
+from tap_intercom.http.concurrency import InFlightTarget
 from test_resilience import keys
 from test_sync import with_parent_cursor
 

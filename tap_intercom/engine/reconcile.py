@@ -14,8 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import Optional
 
-from tap_intercom.timestamps import epoch_to_rfc3339
-from tap_intercom.versions import new_version
+from tap_intercom.records.timestamps import epoch_to_rfc3339
+from tap_intercom.records.versions import new_version
 
 LOGGER = logging.getLogger("tap_intercom")
 

@@ -8,7 +8,7 @@ are. Names are kept exactly as Intercom has them (spaces, dots, `$`, leading dig
 """
 import logging
 
-from tap_intercom.timestamps import datetime_text
+from tap_intercom.records.timestamps import datetime_text
 
 LOGGER = logging.getLogger("tap_intercom")
 

@@ -8,7 +8,7 @@ import logging
 
 from tap_intercom.config import parse_datetime
 from tap_intercom.errors import ConfigError
-from tap_intercom.timestamps import epoch_to_rfc3339
+from tap_intercom.records.timestamps import epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 

@@ -12,9 +12,9 @@ In STATE: "owed": [{"stream": "conversation_parts", "id": "123", "runs": 1}, ...
 import logging
 import threading
 
-from tap_intercom.deleted_conversations import deleted_conversation
+from tap_intercom.reading.deleted_conversations import deleted_conversation
 from tap_intercom.errors import ApiError, ConfigError, NotFound
-from tap_intercom.newer import merged
+from tap_intercom.reading.newer import merged
 
 LOGGER = logging.getLogger("tap_intercom")
 

@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from tap_intercom.errors import ApiError, NotFound, PendingJobsFull
-from tap_intercom.output import RecordLines, schema_message
-from tap_intercom.timestamps import epoch_to_rfc3339
+from tap_intercom.records.output import RecordLines, schema_message
+from tap_intercom.records.timestamps import epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 

@@ -5,7 +5,7 @@ import queue
 import tempfile
 import threading
 
-from tap_intercom.output import dumps, loads
+from tap_intercom.records.output import dumps, loads
 
 _END = object()
 

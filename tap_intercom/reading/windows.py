@@ -31,8 +31,8 @@ import threading
 from dataclasses import dataclass
 from typing import Optional
 
-from tap_intercom.concurrency import FetchPool
-from tap_intercom.timestamps import cursor_epoch, epoch_to_rfc3339
+from tap_intercom.http.concurrency import FetchPool
+from tap_intercom.records.timestamps import cursor_epoch, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 

@@ -3,7 +3,7 @@ import collections
 import logging
 import time
 
-from tap_intercom.output import log_metric
+from tap_intercom.records.output import log_metric
 
 LOGGER = logging.getLogger("tap_intercom")
 

@@ -10,10 +10,10 @@ import threading
 import time
 from urllib.parse import urlencode
 
-from tap_intercom.concurrency import InFlightTarget
+from tap_intercom.http.concurrency import InFlightTarget
 from tap_intercom.errors import AnswerLost, ApiError, NotFound, PendingJobsFull, ScrollExists
-from tap_intercom.output import log_metric, loads
-from tap_intercom.transport import Transport
+from tap_intercom.records.output import log_metric, loads
+from tap_intercom.http.transport import Transport
 
 LOGGER = logging.getLogger("tap_intercom")
 

@@ -14,9 +14,9 @@ import time
 from functools import partial
 from urllib.parse import quote
 
-from tap_intercom import pagers
+from tap_intercom.reading import pagers
 from tap_intercom.errors import ApiError
-from tap_intercom.timestamps import cursor_epoch
+from tap_intercom.records.timestamps import cursor_epoch
 
 LOGGER = logging.getLogger("tap_intercom")
 

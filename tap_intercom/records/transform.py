@@ -20,7 +20,7 @@ import json
 import logging
 
 from tap_intercom.errors import TapError
-from tap_intercom.timestamps import _DAYS, _MINUTES, _MS_ABOVE, _SECONDS, _day, datetime_text, epoch_to_rfc3339
+from tap_intercom.records.timestamps import _DAYS, _MINUTES, _MS_ABOVE, _SECONDS, _day, datetime_text, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 _SKIP = object()
@@ -271,7 +271,7 @@ class RecordTransform:
 
     def __init__(self, stream_name, schema, selected_fields, metadata_map, warned=None):
         self.stream_name = stream_name
-        from tap_intercom import custom_attributes  # typed custom attributes keep undeclared ones (see there)
+        from tap_intercom.records import custom_attributes  # typed custom attributes keep undeclared ones (see there)
 
         properties = schema.get("properties") or {}
         fields = {name: _compile(sub, metadata_map, ("properties", name)) for name, sub in properties.items()

@@ -5,7 +5,7 @@ fetch (owed.py) asks it too, whether a conversation that answers 404 was deleted
 import logging
 
 from tap_intercom.errors import ApiError, NotFound
-from tap_intercom.timestamps import cursor_epoch
+from tap_intercom.records.timestamps import cursor_epoch
 
 LOGGER = logging.getLogger("tap_intercom")
 

@@ -16,7 +16,7 @@ SCHEMA line goes into the same batch as the record, just before it, and the sing
 import copy
 import logging
 
-from tap_intercom.output import schema_message
+from tap_intercom.records.output import schema_message
 
 LOGGER = logging.getLogger("tap_intercom")
 

@@ -10,7 +10,7 @@ an earlier release of this tap it would empty the table until the read ends.
 """
 import time
 
-from tap_intercom.output import dumps
+from tap_intercom.records.output import dumps
 
 
 def new_version():

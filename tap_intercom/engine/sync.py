@@ -26,19 +26,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tap_intercom import newer, readahead, reconcile, record_fetches, reporting, windows
-from tap_intercom.client import IntercomClient
-from tap_intercom.concurrency import FetchPool
+from tap_intercom.engine import reconcile
+from tap_intercom.reading import newer, readahead, record_fetches, reporting, windows
+from tap_intercom.http.client import IntercomClient
+from tap_intercom.http.concurrency import FetchPool
 from tap_intercom.errors import ApiError, TapError
-from tap_intercom.owed import MAX_OWED, refetch
-from tap_intercom.progress import Progress
-from tap_intercom.record_fetches import NOTHING, PAGE_END
-from tap_intercom.output import RecordLines, Writer, state_message
-from tap_intercom.stopping import StopSignals, Stopped
-from tap_intercom.transform import RecordMismatch, RecordTransform
-from tap_intercom.timestamps import cursor_epoch, epoch_to_rfc3339
-from tap_intercom.versions import activate_version_message
-from tap_intercom.widening import StreamShape
+from tap_intercom.reading.owed import MAX_OWED, refetch
+from tap_intercom.engine.progress import Progress
+from tap_intercom.reading.record_fetches import NOTHING, PAGE_END
+from tap_intercom.records.output import RecordLines, Writer, state_message
+from tap_intercom.engine.stopping import StopSignals, Stopped
+from tap_intercom.records.transform import RecordMismatch, RecordTransform
+from tap_intercom.records.timestamps import cursor_epoch, epoch_to_rfc3339
+from tap_intercom.records.versions import activate_version_message
+from tap_intercom.records.widening import StreamShape
 
 LOGGER = logging.getLogger("tap_intercom")
 
