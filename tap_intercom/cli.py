@@ -124,12 +124,13 @@ def run(args, redact):
     Engine(config, selections, state).run()
 
 
-def _with_reports(catalog, config, client):
+def _with_reports(catalog, config, client=None):
     """The catalog plus a stream per configured Reporting Data Export dataset (reporting.py): only then a call."""
     if config.reporting_datasets:
         from tap_intercom.reading.reporting import catalog_entries
+        from tap_intercom.sampling import discovery_client
 
-        catalog["streams"] += catalog_entries(client, config)
+        catalog["streams"] += catalog_entries(client or discovery_client(config), config)
     return catalog
 
 
