@@ -102,7 +102,7 @@ URL=$(head -n 1 "$READY")
 step 3/6 "emulator on $URL: $CONTACTS contacts, $COMPANIES companies, $CONVERSATIONS conversations, ${LATENCY_MS} ms latency"
 
 cat >"$DEMO/tap-config.json" <<EOF
-{"access_token": "$TOKEN", "start_date": "$START_DATE", "base_url": "$URL"}
+{"access_token": "$TOKEN", "start_date": "$START_DATE", "base_url": "$URL", "custom_object_types": ["Order", "Product"]}
 EOF
 cat >"$DEMO/target-config.json" <<EOF
 {"path": "$DB", "default_target_schema": "main"}

@@ -16,6 +16,8 @@ import sys
 import urllib.request
 
 OK, BAD = "ok", "MISMATCH"
+# Streams a sync without a catalog leaves out (README, Streams): one more call per conversation.
+NOT_SELECTED_BY_DEFAULT = {"conversation_handling_events"}
 
 # What the demo changes (step 5 of demo.sh).
 UPDATES = {"users": 25, "contacts": 10, "companies": 10, "conversations": 10}
@@ -111,7 +113,8 @@ def _compare(url, db, run):
     con = _connect(db)
     out, problems = [], 0
     # The truth's order (the tap's --about order); a stream the tap sent but the truth lacks comes last.
-    streams = [s for s in truth if not s.startswith("cut_")] + [s for s in run["keys"] if s not in truth]
+    streams = [s for s in truth if not s.startswith("cut_") and s not in NOT_SELECTED_BY_DEFAULT] + \
+        [s for s in run["keys"] if s not in truth]
     for stream in streams:
         rows, distinct = _rows(con, stream, run["keys"].get(stream, []))
         expected = len(truth.get(stream, []))
