@@ -32,6 +32,8 @@ def main():
     parser.add_argument("--conversations", type=int, default=500)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument("--streams", default="users,contacts,companies,conversations,conversation_parts",
+                        help="streams both sides sync (each side's own --discover, these selected); '' = defaults")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cpu-ab-"))
     ready = work / "emulator.url"
@@ -49,9 +51,11 @@ def main():
         config.write_text(json.dumps({"access_token": TOKEN, "start_date": "2000-01-01T00:00:00Z",
                                       "base_url": ready.read_text().strip()}))
         per_k = {"A": [], "B": []}
+        catalogs = {side: _catalog(tap, config, work / f"catalog-{side}.json", args.streams)
+                    for side, tap in (("A", args.a), ("B", args.b))}
         for run in range(args.runs):
             for side, tap in (("A", args.a), ("B", args.b)):
-                proc = subprocess.Popen([tap, "--config", str(config)], stdout=subprocess.PIPE,
+                proc = subprocess.Popen([tap, "--config", str(config)] + catalogs[side], stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL)
                 records = sum(1 for line in proc.stdout if line.startswith(b'{"type":"RECORD"'))
                 _, _, usage = os.wait4(proc.pid, 0)
@@ -64,6 +68,20 @@ def main():
         print(f"{side}: best {min(per_k[side]):.4f}, median {statistics.median(per_k[side]):.4f} s per 1,000 records")
     print(f"B/A: best {min(per_k['B']) / min(per_k['A']):.3f}, "
           f"median {statistics.median(per_k['B']) / statistics.median(per_k['A']):.3f}")
+
+
+def _catalog(tap, config, path, streams):
+    """--catalog arguments selecting `streams` in the tap's own discovery (none: the tap's defaults)."""
+    if not streams:
+        return []
+    wanted = set(streams.split(","))
+    catalog = json.loads(subprocess.run([tap, "--config", str(config), "--discover"], capture_output=True,
+                                        check=True).stdout)
+    for entry in catalog["streams"]:
+        top = next(m for m in entry["metadata"] if not m["breadcrumb"])
+        top["metadata"]["selected"] = entry["tap_stream_id"] in wanted
+    path.write_text(json.dumps(catalog))
+    return ["--catalog", str(path)]
 
 
 if __name__ == "__main__":
