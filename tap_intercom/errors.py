@@ -33,3 +33,7 @@ class AnswerLost(ApiError):
 
 class PendingJobsFull(ApiError):
     """429 "Exceeded rate limit of 5 pending reporting dataset export jobs": wait for a job to finish."""
+
+
+class ExportError(ApiError):
+    """An export that cannot be read: a failed job (after its retry), a download in no known format."""

@@ -15,7 +15,9 @@ import requests
 from conftest import discover, killed_tap, run_tap, select_streams, tap_config
 from intercom_emulator.reporting import DATASETS
 
-from tap_intercom.reading.reporting import HASH_KEY, Columns, ExportError, csv_files
+from tap_intercom.errors import ExportError
+from tap_intercom.reading.export_files import csv_files
+from tap_intercom.records.report_columns import HASH_KEY, Columns
 
 REPORTS = ["report_" + name for name in DATASETS]
 TIME_COLUMNS = {"report_" + name: {a[0] for a in attrs if a[3] == "time"}

@@ -15,30 +15,24 @@ The API's quirks, handled here:
   of 2.16 also has conversations that never got a user reply, so every call here is made with 2.16 or later;
 - the window selects rows by the dataset's default time attribute, but a row describes current state (a reopened
   conversation changes its row): each run re-exports `reporting_lookback_days` behind the bookmark.
+The file is read by export_files.py, its cells typed by records/report_columns.py.
 The bookmark is the end of the last window whose rows are written (it only moves forward). A run under way keeps
 `export_from` (its first unfinished window) and `export_until` (its end) beside it in STATE, so a killed or failed
 run resumes at its first unfinished window, even inside the lookback, and no re-export it owed is skipped.
 """
-import codecs
 import collections
-import csv
-import datetime
-import gzip
-import hashlib
-import io
-import json
 import logging
 import re
-import tarfile
 import tempfile
 import threading
 import time
-import zoneinfo
 from dataclasses import dataclass, field
 from typing import Optional
 
-from tap_intercom.errors import ApiError, NotFound, PendingJobsFull
-from tap_intercom.records.output import RecordLines, schema_message
+from tap_intercom.errors import ApiError, ExportError, NotFound, PendingJobsFull
+from tap_intercom.reading.export_files import csv_files
+from tap_intercom.records.output import RecordLines
+from tap_intercom.records.report_columns import HASH_KEY, Columns
 from tap_intercom.records.timestamps import epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -50,8 +44,6 @@ MAX_PENDING = 5  # Intercom's limit of pending export jobs per workspace
 RETENTION = 730 * 86400  # start_time must lie within the workspace's retention (2 years by default)
 POLL_FIRST, POLL_MAX = 0.5, 30.0  # seconds between status polls, doubling while nothing changes
 BATCH_ROWS = 1000  # records per batch handed to the engine; a window's bookmark moves with its last batch
-HASH_KEY = "_row_hash"  # the key of a dataset without an id column
-TEXT_SUFFIX = "__text"  # beside a typed column: its values that are not of its type
 RUN_KEYS = ("export_from", "export_until")  # a run under way, kept in STATE beside the bookmark
 # A job's status: the spec shows "pending", "complete" and "failed"; kin words are read the same way.
 COMPLETE = {"complete", "completed", "success", "succeeded", "done", "finished"}
@@ -68,12 +60,8 @@ KEYS = {
 }
 _TIME_NAME = re.compile(r"(_at|_date|_timestamp)$|^(date|timestamp)$")
 _NUMBER_NAME = re.compile(r"count|number_of|seconds|minutes|duration|time_to_|_time$|_rating$|_score$")
-_LOCAL_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?)?$")
+
 _SLOTS = threading.BoundedSemaphore(MAX_PENDING)  # this process's pending jobs, all report streams together
-
-
-class ExportError(ApiError):
-    """An export that cannot be read: a failed job (after its retry), a download in no known format."""
 
 
 def version_for(configured):
@@ -382,242 +370,6 @@ class Export:
                         yield Step(lines, len(lines))
                         lines = []
         yield Step(lines, len(lines), through=job.window[1], skipped=skipped)
-
-
-# ---- the file -----------------------------------------------------------------------------------------------
-
-def csv_files(spool, where):
-    """[(header, rows)] of a downloaded export, read as it streams from `spool`: plain CSV, gzip of a CSV, or a
-    (gzipped) tar of CSVs, told apart by their first bytes. Anything else raises ExportError."""
-    spool.seek(0)
-    head = spool.read(512)
-    spool.seek(0)
-    if not head:
-        return  # nothing exported (a window without rows)
-    if head[:2] == b"\x1f\x8b":
-        try:
-            inner = gzip.GzipFile(fileobj=spool).read(512)
-        except (OSError, EOFError) as exc:
-            raise ExportError(f"{where} is a broken gzip file ({exc})") from None
-        spool.seek(0)
-        if _is_tar(inner):
-            yield from _tar_members(spool, "r:gz", where)
-        else:
-            yield from _csv(gzip.GzipFile(fileobj=spool), where)
-    elif _is_tar(head):
-        yield from _tar_members(spool, "r:", where)
-    elif _looks_like_text(head):
-        yield from _csv(spool, where)
-    else:
-        raise ExportError(f"{where} is neither CSV, gzip nor tar.gz (it begins {head[:16]!r})")
-
-
-def _is_tar(head):
-    return len(head) >= 262 and head[257:262] == b"ustar"
-
-
-def _looks_like_text(head):
-    if b"\0" in head or head.lstrip()[:1] in (b"{", b"[", b"<"):  # JSON or HTML (an error page) is not an export
-        return False
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _tar_members(spool, mode, where):
-    try:
-        with tarfile.open(fileobj=spool, mode=mode) as archive:
-            for member in archive:
-                if member.isfile() and not member.name.rsplit("/", 1)[-1].startswith("."):
-                    yield from _csv(archive.extractfile(member), f"{where} ({member.name})")
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise ExportError(f"{where} is a broken tar archive ({exc})") from None
-
-
-def _csv(binary, where):
-    text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
-    try:
-        header = next(reader, None)
-        if header is None:
-            return
-        yield header, _rows(reader, where)
-    except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
-        raise ExportError(f"{where} is not readable CSV ({type(exc).__name__}: {exc})") from None
-    finally:
-        try:
-            text.detach()  # the file (and the archive around it) stays open for the next member, the next pass
-        except ValueError:  # already closed: an error left the export
-            pass
-
-
-def _rows(reader, where):
-    try:
-        yield from reader
-    except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
-        raise ExportError(f"{where} is not readable CSV ({type(exc).__name__}: {exc})") from None
-
-
-# ---- columns and values -----------------------------------------------------------------------------------
-
-class Columns:
-    """A report stream's columns: the attributes to request, the header of each file matched to them, values
-    converted to their column's type (times from the workspace's timezone to UTC)."""
-
-    def __init__(self, selection, timezone):
-        self.stream = selection.stream
-        self.schema = json.loads(json.dumps(selection.schema))
-        self.properties = self.schema["properties"]
-        self.fields = selection.fields
-        self.catalog_columns = set(self.properties)
-        self.zone = zoneinfo.ZoneInfo(timezone)
-        self.attributes = []  # (column, attribute) of the selected columns, in the catalog's order
-        for column in self.properties:
-            attribute = selection.metadata.get(("properties", column), {}).get("intercom-attribute")
-            if isinstance(attribute, dict) and attribute.get("id") and column in self.fields:
-                self.attributes.append((column, attribute))
-        self.warned = set()
-
-    def schema_line(self):
-        key = list(self.stream.key)
-        return schema_message(self.stream.name, self.schema, key,
-                              [self.stream.replication_key] if self.stream.replication_key else None)
-
-    def attribute_ids(self):
-        return [str(a.get("qualified_id") or a["id"]) for _, a in self.attributes]
-
-    def header_columns(self, header, where):
-        """The column of each header cell: the first unused requested attribute named so (by id, qualified id
-        or display name), else the cell itself (an unrequested column such as `*_raw_id`, kept as text)."""
-        unused = list(self.attributes)
-        out, seen = [], set()
-        for cell in header:
-            match = next((pair for pair in unused if cell in (pair[1].get("id"), pair[1].get("qualified_id"),
-                                                                pair[1].get("name"))), None)
-            if match is not None:
-                unused.remove(match)
-                name = match[0]
-            else:
-                name, n = cell or "column", 2
-                while name in seen or (name in self.properties and any(c == name for c, _ in self.attributes)):
-                    name, n = f"{cell}__{n}", n + 1
-            seen.add(name)
-            out.append(name)
-        if self.attributes and len(unused) == len(self.attributes) and header:
-            raise ExportError(f"{where}: its header names none of the requested attributes "
-                              f"(it begins {header[:3]!r})")
-        return out
-
-    def _add_text(self, column):
-        if column not in self.properties:  # never lose a value: a column the catalog lacks arrives as text
-            self.properties[column] = {"type": ["null", "string"]}
-            return True
-        return False
-
-    def widen(self, files, where):
-        """Read a file once before its rows are written: columns new to the schema (text), and a text column
-        `<column>__text` beside a typed column for the values its guessed type cannot hold (the typed column
-        keeps its type: a warehouse column cannot change type once loaded). True when the schema changed (a
-        SCHEMA message goes before the rows)."""
-        changed = False
-        for header, rows in files:
-            columns = self.header_columns(header, where)
-            for column in columns:
-                changed |= self._add_text(column)
-            typed = [(i, c, self._parse(c)) for i, c in enumerate(columns)
-                     if self._parse(c) is not None and c + TEXT_SUFFIX not in self.properties]
-            for row in rows:
-                for i, column, parse in list(typed):
-                    value = row[i] if i < len(row) else ""
-                    if value == "":
-                        continue
-                    try:
-                        parse(value)
-                    except (ValueError, OverflowError):
-                        LOGGER.warning("%s.%s: %r is not a %s; such values go to %s%s", self.stream.name, column,
-                                       value[:40], "date-time" if "format" in self.properties[column] else "number",
-                                       column, TEXT_SUFFIX)
-                        changed |= self._add_text(column + TEXT_SUFFIX)
-                        typed = [t for t in typed if t[1] != column]
-        return changed
-
-    def _parse(self, column):
-        schema = self.properties.get(column) or {}
-        types = schema.get("type") or []
-        if schema.get("format") == "date-time":
-            return self.to_utc
-        if "number" in types or "integer" in types:
-            return _number
-        return None
-
-    def to_utc(self, text):
-        """'YYYY-MM-DD[ HH:MM[:SS]]' in the workspace's timezone (or ISO 8601 with an offset, or epoch seconds) to
-        UTC date-time."""
-        text = text.strip()
-        if text.isdigit() and len(text) <= 11:  # through the year 5138
-            return epoch_to_rfc3339(int(text))
-        match = _LOCAL_TIME.match(text)
-        if match:
-            year, month, day, hour, minute, second, fraction = match.groups()
-            local = datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
-                                      int(second or 0), tzinfo=self.zone)
-        else:
-            local = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-            if local.tzinfo is None:
-                local = local.replace(tzinfo=self.zone)
-            fraction = None
-        epoch = int(local.timestamp())
-        if fraction:
-            return epoch_to_rfc3339(epoch)[:-8] + "." + fraction.ljust(6, "0") + "Z"
-        return epoch_to_rfc3339(epoch)
-
-    def converter(self, header, where):
-        """A function from one CSV row to its record (None: a row without its key, skipped with an error)."""
-        columns = self.header_columns(header, where)
-        plan = [(i, c, self._parse(c)) for i, c in enumerate(columns)
-                if c in self.fields or c not in self.catalog_columns]  # columns new to the catalog: kept
-        key = [c for c in self.stream.key if c != HASH_KEY]
-        hashed = HASH_KEY in self.stream.key
-        name = self.stream.name
-
-        def convert(row):
-            record = {}
-            for i, column, parse in plan:
-                value = row[i] if i < len(row) else ""
-                if value == "":
-                    record[column] = None
-                elif parse is None:
-                    record[column] = value
-                else:
-                    try:
-                        record[column] = parse(value)
-                    except (ValueError, OverflowError):  # widen() made its text column: the value is kept there
-                        record[column], record[column + TEXT_SUFFIX] = None, value
-            if hashed:
-                raw = json.dumps(sorted(zip(columns, row)), ensure_ascii=False)
-                record[HASH_KEY] = hashlib.sha256(raw.encode()).hexdigest()[:32]
-            missing = [c for c in key if record.get(c) is None]
-            if missing:
-                if name not in self.warned:
-                    self.warned.add(name)
-                    LOGGER.error("%s: a row without its key (%s) is skipped (logged once per stream)", name,
-                                 ", ".join(missing))
-                return None
-            return record
-
-        return convert
-
-
-def _number(text):
-    try:
-        return int(text)
-    except ValueError:
-        value = float(text)
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(text) from None
-        return value
 
 
 def read(client, config, selection, state, stop, now):
