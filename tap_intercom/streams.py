@@ -107,9 +107,13 @@ class Stream:
 
 def contact_list_fetches(contact, fields):
     """Intercom embeds at most 10 tags, companies and notes in a contact; when has_more, fetch the whole list."""
-    longer = [name for name in CONTACT_LISTS if (contact.get(name) or _NO_LIST).get("has_more")]
-    return {name: ContactList.of(contact, name) for name in longer if name in fields} if longer \
-        else _NO_LIST
+    get = contact.get
+    tags, companies, notes = get("tags"), get("companies"), get("notes")  # CONTACT_LISTS, spelt out: per record
+    if not ((tags and tags.get("has_more")) or (companies and companies.get("has_more"))
+            or (notes and notes.get("has_more"))):
+        return _NO_LIST
+    longer = [name for name in CONTACT_LISTS if (get(name) or _NO_LIST).get("has_more")]
+    return {name: ContactList.of(contact, name) for name in longer if name in fields}
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from tap_intercom.records.versions import activate_version_message
 from tap_intercom.records.widening import StreamShape
 
 LOGGER = logging.getLogger("tap_intercom")
+_MIXED = object()  # the streams of a source read from different cursors
 
 
 @dataclass
@@ -234,18 +235,41 @@ class Engine:
             # bookmark pass changes made during the read.
             return min(value, int(self.client.clock.to_server(started)))
 
-        members = [(s, s.stream.role, since[s.stream.name] if start is not None else None) for s in group]
+        # Each stream fed by this source, with what its records go through: (selection, role it takes or None,
+        # cursor it takes from or None, rows hook, shape, encoder).
+        members = [(s, s.stream.role, since[s.stream.name] if start is not None else None, s.stream.rows,
+                    shapes[s.stream.name], encoders[s.stream.name]) for s in group]
         fetching = [s for s in group if s.stream.fetches]
+        afters = {member[2] for member in members}
+        after = afters.pop() if len(afters) == 1 else _MIXED  # usually one cursor for all: filtered once
+        by_role = {}  # the streams taking a record of a role (None: its role is no stream's)
+        for role_name in {record_role for _, record_role, *_ in members} | {None}:
+            by_role[role_name] = [m for m in members if m[1] is None or m[1] == role_name]
 
         def plan(record):
-            cursor = cursor_epoch(record.get(source.cursor))
             again = redone and id(record) in redone
-            takers = [s for s, role, after in members if (role is None or record.get("role") == role)
-                      and (after is None or cursor is None or cursor >= after or again)]
+            if after is _MIXED:
+                cursor = cursor_epoch(record.get(source.cursor))
+                takers = [m for m in members if (m[1] is None or record.get("role") == m[1])
+                          and (m[2] is None or cursor is None or cursor >= m[2] or again)]
+            else:
+                takers = by_role.get(record.get("role")) or by_role[None]
+                if after is not None and not again:
+                    cursor = cursor_epoch(record.get(source.cursor))
+                    if cursor is not None and cursor < after:
+                        takers = []
             if not fetching:
                 return takers, NOTHING
-            return takers, {(s.stream.name, name): fetch for s in takers if s.stream.fetches
-                            for name, fetch in s.stream.fetches(record, s.fields).items()}
+            work = NOTHING
+            for taker in takers:
+                stream = taker[0].stream
+                if stream.fetches:
+                    wanted = stream.fetches(record, taker[0].fields)
+                    if wanted:
+                        work = {} if work is NOTHING else work
+                        for name, fetch in wanted.items():
+                            work[stream.name, name] = fetch
+            return takers, work
 
         lines, counts, incomplete = [], collections.Counter(), set()
         extracted = epoch_to_rfc3339(int(time.time())).encode()
@@ -258,25 +282,24 @@ class Engine:
                 lines, counts, owed = [], collections.Counter(), []
                 extracted = epoch_to_rfc3339(int(time.time())).encode()
                 continue
-            incomplete.update(failures)
-            for stream_name, reason in failures.items():
-                if not self.state.owed.reserve():
-                    raise ApiError(f"more than {MAX_OWED} per-record fetches failed; {stream_name} stops here, "
-                                   f"its bookmark behind the records it could not complete (last: {reason})")
-                owed.append((stream_name, str(record.get("id")), reason))
-            if id(record) in redone:
+            if failures:
+                incomplete.update(failures)
+                for stream_name, reason in failures.items():
+                    if not self.state.owed.reserve():
+                        raise ApiError(f"more than {MAX_OWED} per-record fetches failed; {stream_name} stops here, "
+                                       f"its bookmark behind the records it could not complete (last: {reason})")
+                    owed.append((stream_name, str(record.get("id")), reason))
+            if redone and id(record) in redone:
                 record_id = str(record.get("id"))
                 owed += [(stream_name, record_id, None) for stream_name, _ in self.owed_at_start.get(record_id, ())
                          if stream_name in names and stream_name not in failures]
-                cursor = None
             else:
                 cursor = cursor_epoch(record.get(source.cursor))
-            if cursor is not None:
-                high = cursor if high is None else max(high, cursor)
-            for selection in takers:
-                stream = selection.stream
-                rows = stream.rows(record, fetched.get(stream.name)) if stream.rows else (record,)
-                shape, encoder = shapes[stream.name], encoders[stream.name]
+                if cursor is not None and (high is None or cursor > high):
+                    high = cursor
+            for selection, _, _, rows_of, shape, encoder in takers:
+                name = selection.stream.name
+                rows = rows_of(record, fetched.get(name)) if rows_of else (record,)
                 for row in rows:
                     if not shape.known.issuperset(row) or shape.watch and shape.mistyped(row):
                         lines += shape.check(row)  # the widened SCHEMA, just before the record
@@ -285,8 +308,8 @@ class Engine:
                     except RecordMismatch as exc:  # no valid form (a key or cursor that fits no type): this
                         LOGGER.error("%s; the record is skipped", exc)  # record only, not its stream for good
                         self.rejected.append(str(exc))
-                        incomplete.add(stream.name)
-                counts[stream.name] += len(rows)
+                        incomplete.add(name)
+                counts[name] += len(rows)
         if source.incremental and high is not None:
             # Other sources (the scroll, activity logs) move only now; never past the moment reading began,
             # so a record changed during the sync is read again next time rather than skipped.

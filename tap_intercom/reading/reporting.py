@@ -23,14 +23,12 @@ run resumes at its first unfinished window, even inside the lookback, and no re-
 import collections
 import logging
 import re
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional
 
 from tap_intercom.errors import ApiError, ExportError, NotFound, PendingJobsFull
-from tap_intercom.reading.export_files import csv_files
 from tap_intercom.records.output import RecordLines
 from tap_intercom.records.report_columns import HASH_KEY, Columns
 from tap_intercom.records.timestamps import epoch_to_rfc3339
@@ -351,6 +349,10 @@ class Export:
 
     def _emit(self, job):
         name = self.selection.stream.name
+        import tempfile
+
+        from tap_intercom.reading.export_files import csv_files  # tarfile, gzip, csv: only when a report is read
+
         with tempfile.TemporaryFile() as spool:  # on disk: an export of any size costs no memory
             self.client.download(f"/download/reporting_data/{job.identifier}", spool,
                                  endpoint="/download/reporting_data/{job_identifier}", version=self.version)

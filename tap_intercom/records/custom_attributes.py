@@ -8,7 +8,7 @@ are. Names are kept exactly as Intercom has them (spaces, dots, `$`, leading dig
 """
 import logging
 
-from tap_intercom.records.timestamps import datetime_text
+from tap_intercom.records.timestamps import _MS_ABOVE, datetime_text, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -99,6 +99,8 @@ def _boolean(value):
 def _date(value):
     # Intercom sends custom dates as epoch seconds; they arrive as RFC 3339 like the standard timestamps
     # (epoch milliseconds, numeric strings and ISO 8601 text too: transform.datetime_text).
+    if type(value) is int and 0 <= value < _MS_ABOVE:  # epoch seconds, the usual form
+        return epoch_to_rfc3339(value)
     text = datetime_text(value) if type(value) is not bool else None
     if text is None:
         raise Misfit
@@ -106,15 +108,24 @@ def _date(value):
 
 
 _CONVERT = {"string": _string, "integer": _integer, "number": _number, "boolean": _boolean}
+_PASSES = {"string": str, "integer": int, "number": float, "boolean": bool}  # already of the type: unchanged
 
 
 def converter(schema, on_misfit):
     """A function turning a record's custom_attributes into the declared types. Undeclared attributes pass as
-    they are; a value that fits no declared type becomes null and `on_misfit(name, value)` is told."""
+    they are; a value that fits no declared type becomes null and `on_misfit(name, value)` is told.
+
+    It walks the attributes the record has (a workspace may declare hundreds), and copies the object only when a
+    value changes: most values are already of their declared type."""
     plan = {}
     for name, sub in schema["properties"].items():
         kinds = [kind for kind in sub.get("type", []) if kind != "null"]
-        plan[name] = _date if sub.get("format") == "date-time" else _CONVERT.get(kinds[0] if kinds else None)
+        kind = kinds[0] if kinds else None
+        if sub.get("format") == "date-time":
+            plan[name] = (None, _date)
+        elif kind in _CONVERT:
+            plan[name] = (_PASSES[kind], _CONVERT[kind])
+    rule_of = plan.get
 
     def convert(value):
         if type(value) is not dict:
@@ -122,14 +133,17 @@ def converter(schema, on_misfit):
                 return None
             on_misfit(None, value)
             return None
-        out = dict(value)
-        for name, to_type in plan.items():
-            item = out.get(name)
-            if item is not None and to_type is not None:
-                try:
-                    out[name] = to_type(item)
-                except Misfit:
-                    on_misfit(name, item)
-                    out[name] = None
+        out = value
+        for name, item in value.items():
+            rule = rule_of(name)
+            if rule is None or item is None or type(item) is rule[0]:
+                continue
+            if out is value:
+                out = dict(value)
+            try:
+                out[name] = rule[1](item)
+            except Misfit:
+                on_misfit(name, item)
+                out[name] = None
         return out
     return convert

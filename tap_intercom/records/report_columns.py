@@ -3,11 +3,9 @@ each cell converted to its column's type (times from the workspace's timezone to
 type cannot hold kept in a text column beside it (`<column>__text`): no value is lost to a wrong guess.
 """
 import datetime
-import hashlib
 import json
 import logging
 import re
-import zoneinfo
 
 from tap_intercom.errors import ExportError
 from tap_intercom.records.output import schema_message
@@ -29,6 +27,8 @@ class Columns:
         self.properties = self.schema["properties"]
         self.fields = selection.fields
         self.catalog_columns = set(self.properties)
+        import zoneinfo  # imported when a report is read, as hashlib below
+
         self.zone = zoneinfo.ZoneInfo(timezone)
         self.attributes = []  # (column, attribute) of the selected columns, in the catalog's order
         for column in self.properties:
@@ -137,6 +137,7 @@ class Columns:
                 if c in self.fields or c not in self.catalog_columns]  # columns new to the catalog: kept
         key = [c for c in self.stream.key if c != HASH_KEY]
         hashed = HASH_KEY in self.stream.key
+        import hashlib
         name = self.stream.name
 
         def convert(row):

@@ -16,6 +16,7 @@ output is the same either way:
   Only a value that cannot be converted is written as null (with one warning per field).
 """
 import copy
+import itertools
 import json
 import logging
 
@@ -23,6 +24,7 @@ from tap_intercom.errors import TapError
 from tap_intercom.records.timestamps import _DAYS, _MINUTES, _MS_ABOVE, _SECONDS, _day, datetime_text, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
+_chain = itertools.chain.from_iterable
 _SKIP = object()
 _text_of = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 _SKIP = object()
@@ -83,6 +85,7 @@ def _exact(kind, nullable):
         if value is None and nullable:
             return None
         raise _Slow
+    convert.passes_null = nullable
     return convert
 
 
@@ -96,6 +99,7 @@ def _string(nullable):
                 return None
             raise _Slow
         return as_text(value)
+    convert.passes_null = nullable
     return convert
 
 
@@ -109,6 +113,7 @@ def _number(nullable):
         if value is None and nullable:
             return None
         raise _Slow
+    convert.passes_null = nullable
     return convert
 
 
@@ -121,6 +126,9 @@ def _boolean(value):
     raise _Slow
 
 
+_PASSES = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict}
+
+
 def _object(fields, nullable, keep=False, dropped=()):
     """An object converter, generated as straight-line Python, one block per property: a value already of
     the property's JSON type costs one type check, so a 50-field contact costs ~50 dict lookups.
@@ -128,47 +136,81 @@ def _object(fields, nullable, keep=False, dropped=()):
     `keep`: the object keeps the keys its schema does not declare, as sent (every nested object), less the
     `dropped` ones (deselected); else it holds only the declared `fields` (the record's top level, whose new
     fields widening.py declares before they arrive here).
+
+    Most values are already of their field's type, so the output starts as the input (a copy of it at the top
+    level) and only what must change is replaced: a nested object is copied only when one of its values changes,
+    else passed on as it is (nothing downstream changes a record once transformed).
     """
-    names = {}
+    names = {"_SKIP": _SKIP, "_Slow": _Slow, "NULLABLE": nullable, "_MS_ABOVE": _MS_ABOVE, "_DAYS": _DAYS,
+             "_MINUTES": _MINUTES, "_SECONDS": _SECONDS, "_day": _day}
     lines = ["def convert(value):",
              "    if type(value) is not dict:",
              "        if value is None and NULLABLE:",
              "            return None",
-             "        raise _Slow",
-             "    out = dict(value)" if keep else "    out = {}",
-             "    get = value.get"]
-    lines += [f"    out.pop({name!r}, None)" for name in dropped]
+             "        raise _Slow"]
+    shared = keep and not dropped  # the output is the input itself until a value must change (copy on write)
+    if shared:
+        lines.append("    out = value")
+    elif keep:
+        lines.append("    out = dict(value)")
+        lines += [f"    out.pop({name!r}, None)" for name in dropped]
+    else:
+        names["FIELDS"] = frozenset(fields)
+        lines += ["    out = dict(value) if FIELDS.issuperset(value) else "
+                  "{k: v for k, v in value.items() if k in FIELDS}"]
+    lines.append("    get = value.get")
+
+    def put(indent, name, expression):  # out[name] = expression, copying the input first when shared
+        if not shared:
+            return [f"{indent}out[{name!r}] = {expression}"]
+        return [f"{indent}if out is value: out = dict(value)", f"{indent}out[{name!r}] = {expression}"]
+
     for index, (name, (kind, convert)) in enumerate(fields.items()):
         names[f"C{index}"] = convert
-        if keep and convert is None:
+        if convert is None:
             continue  # untyped: kept as it is
         lines.append(f"    v = get({name!r}, _SKIP)")
-        if keep and kind is not None and kind != "datetime":
-            lines.append(f"    if type(v) is not {kind} and v is not _SKIP: out[{name!r}] = C{index}(v)")
-            continue
-        lines.append("    if v is not _SKIP:")
         if kind == "datetime":  # epoch seconds inline; anything else through the converter
-            lines += ["        if type(v) is int and 0 <= v < _MS_ABOVE:",
-                      "            d, r = divmod(v, 86400)",
-                      "            v = (_DAYS.get(d) or _day(d)) + _MINUTES[r // 60] + _SECONDS[r % 60]",
-                      f"        elif v is not None or not N{index}: v = C{index}(v)"]
             names[f"N{index}"] = convert.nullable
+            lines += ["    if v is not _SKIP:",
+                      "        if type(v) is int and 0 <= v < _MS_ABOVE:",
+                      "            d, r = divmod(v, 86400)"]
+            lines += put("            ", name, "(_DAYS.get(d) or _day(d)) + _MINUTES[r // 60] + _SECONDS[r % 60]")
+            lines.append(f"        elif v is not None or not N{index}:")
+            lines += put("            ", name, f"C{index}(v)")
         elif kind is not None:
-            lines.append(f"        if type(v) is not {kind}: v = C{index}(v)")
-        elif convert is not None:
-            lines.append(f"        v = C{index}(v)")
-        lines.append(f"        out[{name!r}] = v")
+            lines.append(f"    if type(v) is not {kind} and v is not _SKIP:")
+            lines += put("        ", name, f"C{index}(v)")
+        else:
+            lines += ["    if v is not _SKIP:", f"        w = C{index}(v)", "        if w is not v:"]
+            lines += put("            ", name, "w")
     lines.append("    return out")
-    namespace = {"_SKIP": _SKIP, "_Slow": _Slow, "NULLABLE": nullable, "_MS_ABOVE": _MS_ABOVE, "_DAYS": _DAYS,
-                 "_MINUTES": _MINUTES, "_SECONDS": _SECONDS, "_day": _day, **names}
-    exec("\n".join(lines), namespace)  # noqa: S102 - source built above from property names via repr()
-    return namespace["convert"]
+    exec("\n".join(lines), names)  # noqa: S102 - source built above from property names via repr()
+    convert = names["convert"]
+    # Every declared field of one plain type (items of a list: {type, id, url}): an object whose values are all
+    # of that type (or null, where that passes) is unchanged, which _array checks for a whole list at once.
+    passes = {(kind, getattr(c, "passes_null", False)) for kind, c in fields.values()}
+    if shared and len(passes) == 1 and not any(c is None for _, c in fields.values()):
+        (kind, passes_null), = passes
+        if kind in _PASSES:
+            convert.uniform = frozenset({_PASSES[kind]} | ({type(None)} if passes_null else set()))
+    return convert
 
 
 def _array(item_convert, nullable):
+    uniform = getattr(item_convert, "uniform", None)  # items are objects whose values all pass when of these types
+
     def convert(value):
         if type(value) is list:
-            return list(value) if item_convert is None else [item_convert(item) for item in value]
+            if item_convert is None:
+                return value
+            if uniform is not None:  # one check of every item's values, in C (a non-object item: TypeError)
+                try:
+                    if uniform.issuperset(map(type, _chain(map(dict.values, value)))):
+                        return value
+                except TypeError:
+                    pass
+            return [item_convert(item) for item in value]
         if value is None and nullable:
             return None
         raise _Slow
