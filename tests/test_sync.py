@@ -307,3 +307,23 @@ def test_a_search_that_refuses_sorting_is_read_unsorted_and_bookmarked_at_the_en
     assert {r["id"] for r in run.records("conversations")} == {c["id"] for c in truth}
     assert run.state["bookmarks"]["conversations"]["updated_at"] == epoch_to_rfc3339(
         max(c["updated_at"] for c in truth))
+
+
+def test_a_stream_selected_later_reads_from_the_start_beside_its_siblings_bookmark(tmp_path, make_emulator):
+    """users and contacts share the contact search; when contacts joins after users has a bookmark, the one search
+    reads from contacts' start while users still takes only what changed since its own bookmark (reconciliation
+    passes off: a pass would read users whole too, at no extra call)."""
+    emulator = make_emulator(seed=11, contacts=300, companies=5, conversations=5)
+    config = tap_config(emulator.url, page_size=25, reconcile_interval_hours=0)
+    first = run_tap(tmp_path, config, catalog=select_streams(discover(tmp_path, config), {"users"}))
+    assert first.returncode == 0 and first.records("users")
+    changed = emulator.mutate(action="update", stream="users", ids=[r["id"] for r in first.records("users")][:3])
+    second = run_tap(tmp_path, config, catalog=select_streams(discover(tmp_path, config), {"users", "contacts"}),
+                     state=first.state)
+    assert second.returncode == 0
+    leads = {c["id"] for c in emulator.truth("contacts")["contacts"]}
+    assert {r["id"] for r in second.records("contacts")} == leads  # every lead, from the start
+    users_again = {r["id"] for r in second.records("users")}
+    assert set(changed["ids"]) <= users_again  # what changed since the bookmark
+    assert len(users_again) < len(first.records("users"))  # and not every user again
+    assert all(r["role"] == "user" for r in second.records("users"))

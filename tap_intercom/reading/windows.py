@@ -5,7 +5,8 @@ round trip however large the rate budget. Windows of updated_at are independent 
 - The first window is the whole range, [since, open). Its first page tells how many records match
   (`total_count`). Little to read: it stays the only window, and the run makes no extra call. More: the rest of
   its range is split, evenly in time, into windows; the first window reads on until its records pass the first
-  split point. Each new window's first page may split it again.
+  split point, and hands over only those before it (the next window's query starts there). Each new window's
+  first page may split it again.
 - How many windows: Little's law. A window is a chain of round trips, so spending the budget on a search takes
   rate x latency windows in flight (50 at 166 a second and 300 ms), not a fixed few: the remaining pages are
   split into about as many windows as the in-flight target (concurrency.py) wants, of at most `window_pages`
@@ -153,8 +154,14 @@ class _Partition:
                 first = False
                 if not ordered:
                     window.stop_at = None  # unsorted: only the end of its results completes the window
+                past = window.stop_at is not None and high is not None and high >= window.stop_at
+                if past:  # the records from stop_at on are the next window's, whose query starts there: handed
+                    # over here too they would be written twice and their conversation parts fetched twice
+                    page[:] = [record for record in page if not _at_or_past(record, self.source.cursor,
+                                                                              window.stop_at)]
+                    page.span = _span(page, self.source.cursor)
                 self.handoff.put((window, page, None))
-                if window.stop_at is not None and high is not None and high >= window.stop_at:
+                if past:
                     break  # sorted ascending: every record before stop_at is read; the next window has the rest
             self.handoff.put((window, _DONE, None))
         except BaseException as exc:  # re-raised in the consuming thread
@@ -238,6 +245,11 @@ class _Partition:
                 value = min(value, self.windows[i + 1].floor)
             return value
         return self.high
+
+
+def _at_or_past(record, field, moment):
+    cursor = cursor_epoch(record.get(field))
+    return cursor is not None and cursor >= moment
 
 
 def _span(page, field):
