@@ -118,11 +118,12 @@ def run(args, redact):
     LOGGER.info("syncing %s", ", ".join(s.stream.name for s in selections))
     # A sync allocates millions of objects (each page parsed is thousands of dicts and lists) and almost no
     # reference cycles, so the cycle collector, run every 700 allocations by default, only costs CPU: leave what
-    # is loaded by now (modules, schemas, compiled transforms) out of its walks, and run it every 50,000. A cycle
+    # is loaded by now (modules, schemas, compiled transforms) out of its walks, and run it every 10,000. A cycle
     # made and dropped (an exception's traceback) is still freed by the next young collection. On a 100k-contact
-    # sync: CPU 7.7 s -> 6.1 s and peak RSS 156 -> 61 MB (bench/run.py's CPU row shows the per-record figure).
+    # sync: 0.92 of the CPU (bench/cpu_ab.py). Every 50,000 saved more CPU but doubled peak RSS at 100k contacts under a
+    # rate limit (76 -> 160 MB): cycles made while waiting kept parsed pages alive longer.
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(10_000, 10, 10)
     Engine(config, selections, state).run()
 
 
