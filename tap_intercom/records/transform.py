@@ -27,7 +27,6 @@ LOGGER = logging.getLogger("tap_intercom")
 _chain = itertools.chain.from_iterable
 _SKIP = object()
 _text_of = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
-_SKIP = object()
 
 
 class _Slow(Exception):
