@@ -146,4 +146,5 @@ def converter(schema, on_misfit):
                 on_misfit(name, item)
                 out[name] = None
         return out
+    convert.passes_null = True  # None stays None (transform.py skips the call)
     return convert

@@ -72,7 +72,7 @@ def _datetime(nullable):
         if text is None:
             raise _Slow
         return text
-    convert.nullable = nullable
+    convert.passes_null = nullable
     return convert
 
 
@@ -168,24 +168,29 @@ def _object(fields, nullable, keep=False, dropped=()):
         names[f"C{index}"] = convert
         if convert is None:
             continue  # untyped: kept as it is
-        lines.append(f"    v = get({name!r}, _SKIP)")
+        # A converter that passes null unchanged is not called for one (nor for an absent field: get's None):
+        # most of a contact's fields are null (the android_*, ios_*, utm_* ones).
+        passes_null = getattr(convert, "passes_null", False)
+        absent = "None" if passes_null else "_SKIP"
+        lines.append(f"    v = get({name!r})" if passes_null else f"    v = get({name!r}, _SKIP)")
         if kind == "datetime":  # epoch seconds inline; anything else through the converter
-            names[f"N{index}"] = convert.nullable
-            lines += ["    if v is not _SKIP:",
+            lines += [f"    if v is not {absent}:",
                       "        if type(v) is int and 0 <= v < _MS_ABOVE:",
                       "            d, r = divmod(v, 86400)"]
             lines += put("            ", name, "(_DAYS.get(d) or _day(d)) + _MINUTES[r // 60] + _SECONDS[r % 60]")
-            lines.append(f"        elif v is not None or not N{index}:")
+            lines.append("        else:")
             lines += put("            ", name, f"C{index}(v)")
         elif kind is not None:
-            lines.append(f"    if type(v) is not {kind} and v is not _SKIP:")
+            lines.append(f"    if type(v) is not {kind} and v is not {absent}:")
             lines += put("        ", name, f"C{index}(v)")
         else:
-            lines += ["    if v is not _SKIP:", f"        w = C{index}(v)", "        if w is not v:"]
+            lines += [f"    if v is not {absent}:", f"        w = C{index}(v)", "        if w is not v:"]
             lines += put("            ", name, "w")
     lines.append("    return out")
     exec("\n".join(lines), names)  # noqa: S102 - source built above from property names via repr()
     convert = names["convert"]
+    convert.passes_null = nullable
+    convert.source = "\n".join(lines)  # what was compiled, for a reader of a profile
     # Every declared field of one plain type (items of a list: {type, id, url}): an object whose values are all
     # of that type (or null, where that passes) is unchanged, which _array checks for a whole list at once.
     passes = {(kind, getattr(c, "passes_null", False)) for kind, c in fields.values()}
@@ -201,7 +206,7 @@ def _array(item_convert, nullable):
 
     def convert(value):
         if type(value) is list:
-            if item_convert is None:
+            if item_convert is None or not value:
                 return value
             if uniform is not None:  # one check of every item's values, in C (a non-object item: TypeError)
                 try:
@@ -213,6 +218,7 @@ def _array(item_convert, nullable):
         if value is None and nullable:
             return None
         raise _Slow
+    convert.passes_null = nullable
     return convert
 
 
