@@ -102,7 +102,10 @@ class RateLimiter:
         return self._in_flight_target.ceiling
 
     def _spare(self):
-        return min(self._reserve, (self._limit or 0) // 5)
+        """Requests of each window left unspent, for what the arithmetic cannot see (those in flight are
+        counted apart): about 1 in 200. A fixed 8 left 8 of 167 unspent, 5% of the time at 1,000 a minute."""
+        limit = self._limit or 0
+        return min(self._reserve, limit // 5, 1 + limit // 200)
 
     def observe(self, status, headers, latency=None):
         """Learn the budget from a response (headers None: no response came); a 429 empties it."""
