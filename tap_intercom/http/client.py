@@ -35,7 +35,7 @@ class RateLimiter:
     """Keeps requests under Intercom's per-app budget (read from X-RateLimit-* headers) and the tap's own cap.
 
     Intercom counts requests per app in short windows (10 s in its docs) and answers 429 past the limit. The
-    tap spends each window's budget freely, keeps a few requests in reserve for those in flight, then waits
+    tap spends each window's budget freely (less those in flight and about 1 in 200 kept back), then waits
     for the window to reset, so it rarely meets a 429. The first request of a run goes alone, to learn the
     budget. The tap's own cap (requests in any 60 s) leaves room for other apps of the workspace. It is also the
     one worker limit: at most rate x latency requests in flight (concurrency.py), whoever sends them.
