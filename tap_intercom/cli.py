@@ -68,7 +68,8 @@ def about(fmt):
                      for name, (default, text) in SETTINGS.items()],
         "streams": [{"name": s.name, "key_properties": list(s.key),
                      "replication_method": "INCREMENTAL" if s.replication_key else "FULL_TABLE",
-                     "replication_key": s.replication_key, "description": s.description} for s in STREAMS],
+                     "replication_key": s.replication_key, "selected_by_default": s.selected_by_default,
+                     "description": s.description} for s in STREAMS],
     }
     if fmt == "json":
         return json.dumps(info, indent=2)
