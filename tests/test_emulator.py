@@ -932,3 +932,32 @@ def test_records_have_the_shapes_live_workspaces_send(emu, truth):
     assert all(type(x["performed_by"]["id"]) is str for x in logs)
     assert all(type(t["admin_assignee_id"]) is str for t in truth["tickets"])
     assert "0" in {t["admin_assignee_id"] for t in truth["tickets"]}
+
+
+def test_search_index_finds_what_a_full_scan_finds():
+    """The emulator's updated_at index (search.py) only narrows the records a query is tested on: a search
+    bounded on updated_at (a tap's window, any operator, a contact's whole-day dates in any timezone) matches
+    exactly what testing every record matches."""
+    import random
+
+    from intercom_emulator.search import Searcher, compile_query
+    from intercom_emulator.workspace import Workspace
+
+    rng = random.Random(5)
+    for tz in (0, -11, 13.5):
+        ws = Workspace(seed=3, contacts=400, companies=20, conversations=120, tz_offset_hours=tz)
+        searcher = Searcher(ws)
+        for kind in ("contacts", "conversations"):
+            ats = sorted(r["updated_at"] for r in ws.records(kind))
+            for _ in range(60):
+                filters = []
+                for op in rng.sample([">", "<", "=", ">=", "<="] if kind == "conversations" else [">", "<", "="], 2):
+                    at = rng.choice(ats) + rng.choice((-86400, -1, 0, 1, 3600, 86400))
+                    filters.append({"field": "updated_at", "operator": op,
+                                    "value": str(at) if rng.random() < 0.2 else at})
+                if rng.random() < 0.5:
+                    filters.append({"field": "id", "operator": "!=", "value": "x"})
+                query = filters[0] if rng.random() < 0.2 else {"operator": "AND", "value": filters}
+                rows, _ = searcher._keys(kind, query, "updated_at")
+                pred = compile_query(query, kind, ws)
+                assert rows == sorted((r["updated_at"], r["id"]) for r in ws.records(kind) if pred(r)), query
