@@ -39,6 +39,35 @@ def test_rate_limit_headers_keep_the_tap_under_the_limit(tmp_path, make_emulator
         keys("conversation_parts", emulator.truth("conversation_parts")["conversation_parts"])
 
 
+def test_server_clock_is_the_greatest_date_sample_never_ahead_of_intercom(monkeypatch):
+    """Date is truncated to the second: each answer's Date, less our clock, is at or below the true difference.
+    The clock keeps the greatest of the last minute, so it comes within a fraction of a second of Intercom's
+    and never runs ahead of it (a window's end is not guessed early, a bookmark not capped late)."""
+    from email.utils import formatdate
+    from types import SimpleNamespace
+
+    from tap_intercom.http import client
+
+    ours = [1_000_000.0]  # this machine's clock: monotonic and epoch alike here
+    monkeypatch.setattr(client, "time", SimpleNamespace(time=lambda: ours[0], monotonic=lambda: ours[0]))
+    clock = client.ServerClock()
+    assert clock.now() is None and clock.to_server(5.0) == 5.0
+    skew = 7.3  # Intercom's clock runs 7.3 s ahead of ours
+    for step in (0.0, 0.6, 0.55, 0.7, 0.9, 0.65):  # answers arriving at different fractions of a second
+        ours[0] += step
+        clock.observe({"Date": formatdate(int(ours[0] + skew), usegmt=True)})
+        assert clock.now() <= ours[0] + skew
+    assert ours[0] + skew - clock.now() < 0.1  # 0.3 s behind after the first answer, 0.05 s after these
+    assert abs(clock.to_server(ours[0] - 100) - (ours[0] - 100 + 7.25)) < 1e-6
+    ours[0] += 0.2  # answers closer together than SAMPLE_SECONDS: not parsed
+    clock.observe({"Date": formatdate(int(ours[0] + skew) + 100, usegmt=True)})
+    assert ours[0] + skew - clock.now() < 0.1
+    skew = 2.0  # Intercom's clock stepped back 5.3 s: the older samples count for KEEP_SECONDS, then not
+    ours[0] += client.ServerClock.KEEP_SECONDS + 1
+    clock.observe({"Date": formatdate(int(ours[0] + skew), usegmt=True)})
+    assert clock.now() <= ours[0] + skew
+
+
 def test_a_429_waits_for_the_reset_and_retries(tmp_path, make_emulator):
     emulator = make_emulator(seed=2, contacts=100, companies=10, conversations=10, rate_window=2)
     emulator.faults(path="/contacts/search", kind="429", count=2)

@@ -51,6 +51,7 @@ class RateLimiter:
         self._budget = 1  # requests we may still send in this window; None: the server sets no limit
         self._window_end = time.monotonic() + DEFAULT_WINDOW  # monotonic time the window resets
         self._window_id = None  # the server's X-RateLimit-Reset of the window the budget is for (None: unknown)
+        self._least = None  # the least X-RateLimit-Remaining answered in that window
         self._last_reset = None  # the latest X-RateLimit-Reset seen
         self._in_flight = 0  # sent, not yet answered: they may land in the next window
         self._in_flight_target = InFlightTarget(max_in_flight)
@@ -107,55 +108,70 @@ class RateLimiter:
         limit = self._limit or 0
         return min(self._reserve, limit // 5, 1 + limit // 200)
 
-    def observe(self, status, headers, latency=None):
-        """Learn the budget from a response (headers None: no response came); a 429 empties it."""
-        with self._cond:
-            self._in_flight -= 1
-            if latency is not None:
-                self._in_flight_target.observe(latency)
-            self._cond.notify()
+    def observe(self, status, headers, latency=None, server_now=None):
+        """Learn the budget from a response (headers None: no response came); a 429 empties it. server_now: the
+        server's time now (ServerClock), else this answer's Date, to time the window's end."""
         try:
             remaining = int(headers["X-RateLimit-Remaining"])
             reset = int(float(headers["X-RateLimit-Reset"]))
             limit = int(headers.get("X-RateLimit-Limit") or 0) or None
         except (KeyError, TypeError, ValueError):
-            if status == 429:  # no budget headers: wait as told (Retry-After), else for a typical window
-                self._empty_until(_retry_after(headers) or DEFAULT_WINDOW)
-            elif status is not None and self._limit is None:
-                with self._cond:  # a server without rate-limit headers sets no budget
-                    self._budget = None
-                    self._cond.notify_all()
-            elif status is None and self._limit is None:
-                with self._cond:  # no answer to the probe: the retry probes again rather than waiting out a
-                    # window (a refused connection never reached Intercom; a lost request is one request)
-                    if self._budget is not None and self._budget <= 0:
-                        self._budget = 1
-                        self._cond.notify_all()
-            return
-        if status == 429:
-            retry_after = _retry_after(headers)
-            if retry_after is not None:  # not documented by Intercom, but honoured when sent
-                self._empty_until(retry_after)
+            remaining = None
+        with self._cond:  # one lock for the answer and what it says: `_in_flight` is then exact below
+            self._in_flight -= 1
+            if latency is not None:
+                self._in_flight_target.observe(latency)
+            self._cond.notify()
+            if remaining is None:
+                self._observe_unlimited(status, headers)
                 return
-            remaining = 0
-        with self._cond:
+            if status == 429:
+                retry_after = _retry_after(headers)
+                if retry_after is not None:  # not documented by Intercom, but honoured when sent
+                    self._empty_until(retry_after)
+                    return
+                remaining = 0
             self._limit = limit or self._limit
             # Requests still in flight may not be counted in `remaining` yet: count them as spent.
             budget = remaining - self._spare() - self._in_flight
             if self._last_reset is not None and reset <= self._last_reset:
-                if reset == self._window_id and (self._budget is None or budget < self._budget):
+                if reset != self._window_id or self._budget is None:
+                    return  # a late answer from a window already over
+                self._least = min(self._least, remaining)
+                if budget < self._budget:
                     self._budget = budget
-                return  # otherwise a late answer from a window already over
+                elif self._in_flight == 0 and self._least - self._spare() > self._budget:
+                    # Nothing in flight: the least `remaining` of the window counts all we sent. Without this,
+                    # answers that came back in another order than the server counted them, each counted
+                    # again as in flight, left 5-8 of each window's 167 unspent.
+                    self._budget = self._least - self._spare()
+                    self._cond.notify_all()
+                return
             if self._last_reset is not None:  # consecutive windows are one window apart; skipped ones, more
                 gap = min(max(reset - self._last_reset, 1), 60)
                 self._window_seconds = gap if self._window_seconds == DEFAULT_WINDOW else min(self._window_seconds, gap)
             self._window_id = self._last_reset = reset
-            self._budget = budget
-            # Reset is the server's epoch second; measure it against the server's own Date header so a
-            # skewed local clock cannot make the tap wait too long or not at all.
-            seconds_left = min(max(reset - (_server_time(headers) or time.time()), 0.0), 60.0) + 0.05
+            self._budget, self._least = budget, remaining
+            # Reset is the server's epoch second; measure it against the server's own clock (its Date headers)
+            # so a skewed local clock cannot make the tap wait too long or not at all.
+            server_now = server_now or _server_time(headers) or time.time()
+            seconds_left = min(max(reset - server_now, 0.0), 60.0) + 0.05
             self._window_end = time.monotonic() + seconds_left
             self._cond.notify_all()
+
+    def _observe_unlimited(self, status, headers):
+        """An answer without budget headers (or no answer)."""
+        if status == 429:  # no budget headers: wait as told (Retry-After), else for a typical window
+            self._empty_until(_retry_after(headers) or DEFAULT_WINDOW)
+        elif status is not None and self._limit is None:  # a server without rate-limit headers sets no budget
+            self._budget = None
+            self._cond.notify_all()
+        elif status is None and self._limit is None:
+            # no answer to the probe: the retry probes again rather than waiting out a window (a refused
+            # connection never reached Intercom; a lost request is one request)
+            if self._budget is not None and self._budget <= 0:
+                self._budget = 1
+                self._cond.notify_all()
 
     def _empty_until(self, seconds):
         with self._cond:
@@ -191,25 +207,53 @@ def _server_time(headers):
 
 
 class ServerClock:
-    """Intercom's clock, from the Date header of its answers (read every few seconds): bookmarks are capped by
-    it, so a machine whose clock runs ahead cannot move a bookmark past changes Intercom has not served yet."""
+    """Intercom's clock, from the Date header of its answers: bookmarks are capped by it, so a machine whose clock
+    runs ahead cannot move a bookmark past changes Intercom has not served yet, and the rate limiter times the
+    end of each window by it.
+
+    Date is truncated to the second and written before the answer reaches us, so each sample (Date less our
+    monotonic clock on arrival) is at or below the true difference: the estimate is the greatest sample of the
+    last minute (one every SAMPLE_SECONDS). It errs low, never high: towards re-reading, and towards waiting a
+    little too long for a window, by less than a second at first and by little once samples have fallen at
+    different fractions of a second. Measured against the monotonic clock, a step of the machine's clock (NTP)
+    does not move it."""
+
+    SAMPLE_SECONDS = 0.5
+    KEEP_SECONDS = 60.0  # a sample older than this no longer counts (should Intercom's clock be stepped back)
 
     def __init__(self):
-        self.offset = None  # Intercom's time minus ours, in seconds; None until an answer carried a Date
         self._checked = float("-inf")
+        self._samples = collections.deque()  # (monotonic time, sample), samples decreasing: the first is the greatest
+        self._lock = threading.Lock()
+        self._ahead = None  # Intercom's epoch time less our monotonic time; None until an answer carried a Date
 
     def observe(self, headers):
-        if time.monotonic() - self._checked < 5.0:
+        now = time.monotonic()
+        if now - self._checked < self.SAMPLE_SECONDS:
             return
         server = _server_time(headers)
-        if server is not None:
-            self._checked = time.monotonic()
-            # Date is truncated to the second: the offset errs low, which errs towards re-reading.
-            self.offset = server - time.time()
+        if server is None:
+            return
+        sample = server - time.monotonic()
+        with self._lock:
+            self._checked = now
+            samples = self._samples
+            while samples and samples[0][0] < now - self.KEEP_SECONDS:
+                samples.popleft()
+            while samples and samples[-1][1] <= sample:
+                samples.pop()
+            samples.append((now, sample))
+            self._ahead = samples[0][1]
+
+    def now(self):
+        """Intercom's epoch time now, or None before any answer carried a Date."""
+        ahead = self._ahead
+        return None if ahead is None else time.monotonic() + ahead
 
     def to_server(self, local_epoch):
         """A moment of our clock in Intercom's (unchanged while no Date was seen)."""
-        return local_epoch + (self.offset or 0.0)
+        server = self.now()
+        return local_epoch if server is None else local_epoch + (server - time.time())
 
 
 class IntercomClient:
@@ -287,10 +331,12 @@ class IntercomClient:
             _log_timer(endpoint, started, status)
             # A 429 about pending export jobs (reporting.py) says nothing of the request budget: not emptied.
             jobs_full = status == 429 and PENDING_JOBS_LIMIT.search(content) is not None
-            self.limiter.observe(200 if jobs_full else status, response_headers if status is not None else None,
-                                 time.monotonic() - started if status is not None else None)
             if status is not None:
                 self.clock.observe(response_headers)
+            self.limiter.observe(200 if jobs_full else status, response_headers if status is not None else None,
+                                 time.monotonic() - started if status is not None else None,
+                                 server_now=self.clock.now())
+            if status is not None:
                 if status == 200 and sink is not None:
                     return None
                 if status == 200:
