@@ -9,25 +9,12 @@ import uuid
 from urllib.parse import urlencode
 
 from . import content, newer, reporting, tickets
-from .search import SearchError, per_page_of, sort_spec
+from .answers import ApiError, RawList, before_2_14, page_number, since_2_16
+from .search import per_page_of, sort_spec
 
 MAX_PAGED_COMPANIES = 10000  # "at most 10,000 companies can be reached by paging - use scroll beyond that"
 READ_ONLY_POSTS = {"/contacts/search", "/conversations/search", "/companies/list", "/tickets/search",
                    "/calls/search"}
-
-
-class RawList:
-    """A list response whose items are already JSON: the server writes it without re-serialising them."""
-
-    def __init__(self, envelope, key, fragments):
-        self.envelope, self.key, self.fragments = envelope, key, fragments
-
-    def encode(self):
-        rest = dict(self.envelope)
-        head = json.dumps({"type": rest.pop("type")}, separators=(",", ":"))[:-1]
-        tail = json.dumps(rest, separators=(",", ":"))[1:]
-        return b"".join([head.encode(), b',"', self.key.encode(), b'":[', b",".join(self.fragments), b"],",
-                         tail.encode()])
 
 
 class Fragments:
@@ -48,31 +35,6 @@ class Fragments:
         return raw
 
 
-class ApiError(SearchError):
-    """An Intercom error response (status, errors[0].code, errors[0].message)."""
-
-    def __init__(self, status, code, message):
-        super().__init__(code, message, status)
-
-
-class Request:
-    def __init__(self, method, path, query, body, params, base_url, version="2.14"):
-        self.method, self.path, self.query, self.body = method, path, query, body
-        self.params, self.base_url, self.version = params, base_url, version
-
-
-def before_2_14(version):
-    """Versions whose admin `avatar` is an object {image_url} (2.11 schema); 2.14 on serve a URL string."""
-    major, _, minor = version.partition(".")
-    return major.isdigit() and minor.isdigit() and (int(major), int(minor)) < (2, 14)
-
-
-def since_2_16(version):
-    """Versions that serve GET /conversations/deleted (Unstable and Preview are ahead of every number)."""
-    major, _, minor = version.partition(".")
-    return not major.isdigit() or (minor.isdigit() and (int(major), int(minor)) >= (2, 16))
-
-
 def admin_view(admin, version, avatar=True):
     out = dict(admin)
     if not avatar:
@@ -84,13 +46,6 @@ def admin_view(admin, version, avatar=True):
 
 def _bool(v):
     return str(v).lower() in ("1", "true", "yes")
-
-
-def _page_number(raw):
-    try:
-        return max(1, int(raw or 1))
-    except ValueError:
-        raise ApiError(400, "parameter_invalid", "page must be an integer")
 
 
 def plaintext(text):
@@ -241,7 +196,7 @@ class Api:
 
     def _page_list(self, req, ids_or_records, default_per_page, lookup=None, cap=None, kind=None):
         """Page-number pagination: `next` is the URL of the next page, null on the last page."""
-        page = _page_number(req.query.get("page"))
+        page = page_number(req.query.get("page"))
         per_page = per_page_of(req.query.get("per_page"), default_per_page)
         total = len(ids_or_records)
         reachable = min(total, cap) if cap else total

@@ -10,7 +10,9 @@ subscription types (and ticket types and states) are unpaged.
 import base64
 import random
 
+from .answers import ApiError, page_number
 from .generate import DAY, PHRASES, pick
+from .search import per_page_of
 
 LOCALES = ["en", "fr", "de", "pt-BR", "ja"]
 ACTIVITY_TYPES = [  # (activity_type, metadata, description)
@@ -22,14 +24,6 @@ ACTIVITY_TYPES = [  # (activity_type, metadata, description)
                               "after": {"state": "live"}}, "%s changed a message's state."),
     ("admin_conversation_assignment_limit_change", {"conversation_assignment_limit": 5, "ticket_assignment_limit": None},
      "%s set an assignment limit.")]
-
-
-def _page_number(raw):
-    try:
-        return max(1, int(raw or 1))
-    except ValueError:
-        from .api import ApiError
-        raise ApiError(400, "parameter_invalid", "page must be an integer")
 
 
 class Content:
@@ -124,15 +118,13 @@ class Content:
 def _pages(req, records, default_per_page, next_style, extras=None, kind=None):
     """One page of `records`. next_style: "cursor" (`next` = {page, starting_after}, null on the last page) or
     None (no `next`: total_pages says whether more follow)."""
-    from .search import per_page_of
     if req.query.get("starting_after"):
         try:
             page = int(base64.b64decode(req.query["starting_after"]).decode().split(":")[1])
         except (ValueError, IndexError, UnicodeError):
-            from .api import ApiError
             raise ApiError(400, "parameter_invalid", "starting_after is invalid")
     else:
-        page = _page_number(req.query.get("page"))
+        page = page_number(req.query.get("page"))
     per_page = per_page_of(req.query.get("per_page"), default_per_page)
     total_pages = max(1, -(-len(records) // per_page))
     pages = {"type": "pages", "page": page, "per_page": per_page, "total_pages": total_pages}
@@ -147,7 +139,6 @@ def _pages(req, records, default_per_page, next_style, extras=None, kind=None):
 
 def routes(api):
     """(method, template, scope, handler) for these endpoints."""
-    from .api import ApiError
     content = api.ws.content
 
     def activity_logs(req):

@@ -13,7 +13,9 @@ import json
 import random
 import uuid
 
+from .answers import ApiError, RawList, page_number
 from .generate import DAY, PHRASES, pick
+from .search import per_page_of
 
 V214, V216 = (2, 14), (2, 16)
 CUSTOM_OBJECT_TYPES = {"Order": 33, "Product": 4}
@@ -231,9 +233,7 @@ class Newer:
 
 
 def _page(req, records, default_per_page, most):
-    from .api import _page_number
-    from .search import per_page_of
-    page = _page_number(req.query.get("page"))
+    page = page_number(req.query.get("page"))
     per_page = min(most, per_page_of(req.query.get("per_page"), default_per_page))
     total_pages = -(-len(records) // per_page)
     return {"type": "list", "data": records[(page - 1) * per_page:page * per_page], "total_count": len(records),
@@ -243,8 +243,6 @@ def _page(req, records, default_per_page, most):
 def routes(api):
     """(method, template, scope, handler) for these endpoints; ahead of the others, so the contact routes
     here (merge history, 410) win."""
-    from .api import ApiError, RawList
-    from .search import per_page_of
     ws = api.ws
     newer = ws.newer
 

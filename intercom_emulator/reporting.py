@@ -23,6 +23,7 @@ import time
 import uuid
 import zoneinfo
 
+from .answers import ApiError, since_2_16
 from .generate import DAY
 
 MAX_PENDING = 5
@@ -352,8 +353,6 @@ class Reporting:
 
 def routes(api):
     """(method, template, scope, handler) for these endpoints; the datasets live on `api.reporting`."""
-    from .api import ApiError, since_2_16
-
     reporting = api.reporting = Reporting(api.ws)
     scope = "export_reporting_data"
 

@@ -14,7 +14,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from .api import READ_ONLY_POSTS, Api, RawList, Request, plaintext
+from .answers import RawList, Request
+from .api import READ_ONLY_POSTS, Api, plaintext
 from .extras import apply_truth
 from .limits import Faults, RateLimiter, Stats
 from .search import SearchError, Searcher

@@ -3,6 +3,7 @@ over the 500-part cap), POST /tickets/search, GET /tickets/{id}, /ticket_types, 
 mutations. Drawn from their own RNG, so adding tickets leaves the rest of a seed's workspace unchanged."""
 import random
 
+from .answers import ApiError
 from .generate import DAY, PHRASES, pick
 
 MAX_PARTS = 500  # GET /tickets/{id} returns only the 500 most recent parts, as for conversations
@@ -149,7 +150,6 @@ class Ticketing:
 
 def routes(api):
     """(method, template, scope, handler) for the ticket endpoints."""
-    from .api import ApiError
 
     def search(req):
         return api._search(req, "tickets", ("ticket.list", "tickets"), 20)

@@ -70,3 +70,34 @@ def test_every_folder_says_what_it_holds_and_may_import():
     for folder in ALLOWED:
         doc = ast.get_docstring(ast.parse((PACKAGE / folder / "__init__.py").read_text()))
         assert doc and "import" in doc.lower(), folder
+
+
+EMULATOR = PACKAGE.parent / "intercom_emulator"
+
+
+def emulator_imports(path):
+    """The emulator modules a file imports with `from .x import ...` or `from . import x` (lazy ones too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.update([node.module] if node.module else [alias.name for alias in node.names])
+    return found
+
+
+def test_emulator_has_no_import_circle():
+    """The routing table (api.py) imports the route modules; they import what they answer with (answers.py),
+    never the table back."""
+    graph = {p.stem: emulator_imports(p) for p in EMULATOR.glob("*.py")}
+    state = {}
+
+    def visit(node, trail):
+        if state.get(node) == "done":
+            return
+        assert state.get(node) != "open", " -> ".join(trail + [node])
+        state[node] = "open"
+        for nxt in graph.get(node, ()):
+            visit(nxt, trail + [node])
+        state[node] = "done"
+
+    for node in graph:
+        visit(node, [])
