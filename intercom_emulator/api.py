@@ -8,7 +8,7 @@ import time
 import uuid
 from urllib.parse import urlencode
 
-from . import content, newer, reporting, tickets
+from . import content, content_export, newer, reporting, tickets
 from .search import SearchError, per_page_of, sort_spec
 
 MAX_PAGED_COMPANIES = 10000  # "at most 10,000 companies can be reached by paging - use scroll beyond that"
@@ -137,6 +137,7 @@ class Api:
         self.routes[:0] = tickets.routes(self) + content.routes(self)
         self.routes[:0] = newer.routes(self)  # first: its contact routes add merge history and 410 Gone
         self.routes[:0] = reporting.routes(self)  # sets self.reporting (the Reporting Data Export)
+        self.routes[:0] = content_export.routes(self)  # sets self.content_export (the content data export)
 
     # ---- routing --------------------------------------------------------------------------------------
     def match(self, method, path):
