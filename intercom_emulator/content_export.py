@@ -174,9 +174,10 @@ class ContentExport:
             if r.random() < 0.04:
                 add("unsubscribe", later(3))
             if receipt["series_id"] != "-1" and r.random() < 0.3:
-                add("series_completion" if r.random() < 0.5 else "series_disengagement", later(4),
-                    **({"completion_node_ruleset_id": receipt["ruleset_id"]} if r.random() < 0.5 else
-                       {"disengaged_node_ruleset_id": receipt["ruleset_id"]}))
+                if r.random() < 0.5:
+                    add("series_completion", later(4), completion_node_ruleset_id=receipt["ruleset_id"])
+                else:
+                    add("series_disengagement", later(4), disengaged_node_ruleset_id=receipt["ruleset_id"])
                 if r.random() < 0.5:
                     add("goal_success", later(4))
         elif kind in ("Post", "Chat", "Banner"):

@@ -12,10 +12,11 @@ The API's quirks, handled here:
 - status words pending, in_progress, completed, no_data (a range without messages: empty, not an error), failed
   and canceled (the job is enqueued once more, then the streams fail with one line, their bookmark before the
   range); a completed job's download expires (two days): a 404 or 410 on the download enqueues the range again;
-- "Date ranges are inclusive" whole days, and a message's later engagement is only counted in a range that covers
-  it: each run exports from its bookmark less `content_export_lookback_days` to the run's start, in one job while
+- "Date ranges are inclusive" whole days, and a message's later engagement only counts in a range that covers its
+  send: each run exports from its bookmark less `content_export_lookback_days` to the run's start, in one job while
   the job's rows stay under Intercom's cap (the first 10 million rows only): a job that returns that many is cut
-  in two, on a day boundary, and both halves are exported (a single day over the cap cannot be cut: a warning);
+  in two on a day boundary, the second half overlapping the first by the lookback (engagement after the cut of
+  messages sent before it), and both are exported (a single day over the cap cannot be cut: a warning);
 - file names carry a date suffix in two forms (`open_20251121.csv`, `opens_20240625-101500.csv`): the statistic
   is the name before it, made singular; a file without a name (one gzipped CSV) is known by its header;
 - files without receipt_id: `checkpoint` (series entries) is its own stream; `overview` (per-message totals and
@@ -193,9 +194,10 @@ class Export:
                     continue
                 rows = yield from self._rows(spool, f"the download of job {identifier}")
             if rows >= self.config.content_export_max_rows and span[1] - span[0] >= DAY:
-                halves = split(span)
+                halves = split(span, -(-int(self.config.content_export_lookback_days * DAY) // DAY) * DAY)
                 LOGGER.warning("%s: the export of %s returned %d rows, Intercom's cap: it may be cut short; "
-                               "exporting it again as %s and %s", self.names, span_text(span), rows,
+                               "exporting it again as %s and %s (overlapping by the lookback)", self.names,
+                               span_text(span), rows,
                                *map(span_text, halves))
                 ranges.extendleft(reversed(halves))
                 return
@@ -374,12 +376,14 @@ def _event_converter(event, header, time_column):
     return convert
 
 
-def split(span):
-    """Two ranges of whole days covering `span`, cut on the day boundary nearest its middle."""
+def split(span, overlap=0):
+    """Two ranges covering `span`, cut on the day boundary nearest its middle. The second begins `overlap` seconds
+    before the cut (at most all but the first day): a message's engagement only counts in a range that covers its
+    send, so the messages sent in the overlap get the engagement after the cut from the second range."""
     start, end = span
     middle = start + (end - start) // 2
     cut = max(middle - middle % DAY, start - start % DAY + DAY)
-    return (start, cut - 1), (cut, end)
+    return (start, cut - 1), (max(cut - overlap, min(cut, start - start % DAY + DAY)), end)
 
 
 def span_text(span):
