@@ -183,7 +183,7 @@ def test_full_run_then_later_engagement(tmp_path, workspace, catalog):
 
     # Opens and clicks now, of messages sent in the last 7 days; new messages sent; and opens of messages sent
     # 20+ days ago, which no export of the lookback covers (the documented limit).
-    export_control(emulator, engage=6, engage_days=7, send=3)
+    export_control(emulator, engage=6, engage_days=5, send=3)  # inside the lookback
     old = export_control(emulator, engage_old=2, engage_days=20)
     assert old["events"] > 0
     second = run_tap(tmp_path, config, catalog=catalog, state=first.state)
