@@ -403,10 +403,10 @@ STREAMS += [
            description="One row per outbound message received by a contact (email, post, chat, survey, tour, series, "
                        "banner, push, SMS, WhatsApp), with its first_<event> times (a job per range: not selected "
                        "by default)."),
-    Stream("message_events", "message_event", ("receipt_id", "event", "occurred_at") + content_export.DISTINGUISH,
-           CONTENT_EXPORT, "occurred_at", selected_by_default=False,
+    Stream("message_events", "message_event", ("receipt_id", "event", "occurred_at", "detail"), CONTENT_EXPORT,
+           "occurred_at", selected_by_default=False,
            description="One row per open, click, reply, bounce, unsubscribe, answer, ... of a received message "
-                       "(url, step_id and question_id are \"\" when the event has none)."),
+                       "(detail: its url, step_id or question_id, \"-\" when it has none)."),
     Stream("message_checkpoints", "message_checkpoint", ("series_entry_record_id", "ruleset_id"), CONTENT_EXPORT,
            "created_at", selected_by_default=False,
            description="Series checkpoints: each contact's entry into a series and its progress."),

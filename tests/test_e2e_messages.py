@@ -12,7 +12,7 @@ from test_e2e_reporting import pipeline
 
 MESSAGES = ["message_receipts", "message_events"]
 KEYS = {"message_receipts": ["receipt_id"],
-        "message_events": ["receipt_id", "event", "occurred_at", "url", "step_id", "question_id"]}
+        "message_events": ["receipt_id", "event", "occurred_at", "detail"]}
 
 
 def documented_query(name):

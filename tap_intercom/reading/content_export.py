@@ -64,9 +64,11 @@ EVENT_TIMES = {
 }
 KNOWN = set(EVENT_TIMES) | {"receipt", "checkpoint", "overview", "answer_combined"}
 LEFT_OUT = {"overview", "answer_combined"}
-# an event's key beyond receipt_id, event and occurred_at: what tells two events of a receipt at one second apart.
-# Key columns may not be null in a target: "" when the file has no such column.
+# What tells two events of a receipt at one second apart (two links clicked, two questions answered, two tour
+# steps): the event's `detail`, a key column beside receipt_id, event and occurred_at. Key columns may be neither
+# null nor "" (target-duckdb loads "" as null): "-" when the event has none of these.
 DISTINGUISH = ("url", "step_id", "question_id")
+NO_DETAIL = "-"
 _SUFFIX = re.compile(r"[_-]\d{8}(?:[-_T]?\d{4,6})?$")
 
 
@@ -365,13 +367,12 @@ def _event_converter(event, header, time_column):
 
     def convert(row):
         record = {"event": event}
-        for column in DISTINGUISH:
-            record[column] = ""
         for i, value in enumerate(row[:width]):
             if i == at:
                 record["occurred_at"] = _typed(value) if value != "" else None
             elif value != "":
                 record[header[i]] = _typed(value) if i in times else value
+        record["detail"] = " ".join(record[c] for c in DISTINGUISH if c in record) or NO_DETAIL
         return record if record.get("receipt_id") and record.get("occurred_at") else None
     return convert
 
