@@ -8,7 +8,7 @@ import time
 import uuid
 from urllib.parse import urlencode
 
-from . import content, newer, reporting, tickets
+from . import content, content_export, newer, reporting, tickets
 from .answers import ApiError, RawList, before_2_14, page_number, since_2_16
 from .search import per_page_of, sort_spec
 
@@ -92,6 +92,7 @@ class Api:
         self.routes[:0] = tickets.routes(self) + content.routes(self)
         self.routes[:0] = newer.routes(self)  # first: its contact routes add merge history and 410 Gone
         self.routes[:0] = reporting.routes(self)  # sets self.reporting (the Reporting Data Export)
+        self.routes[:0] = content_export.routes(self)  # sets self.content_export (the content data export)
 
     # ---- routing --------------------------------------------------------------------------------------
     def match(self, method, path):

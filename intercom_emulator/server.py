@@ -117,9 +117,11 @@ class Emulator:
         self.stop()
 
     # ---- Python conveniences (the same operations as the control API) ---------------------------------
-    def truth(self, stream=None, plain=False):
+    def truth(self, stream=None, plain=False, export_range=None):
         if stream and stream.startswith("report_"):  # the Reporting Data Export's rows: only asked by name, so
             return self.api.reporting.truth().get(stream)  # the whole truth stays the streams every run syncs
+        if stream and stream.startswith("message_"):  # the content data export's rows (content_export.py): the
+            return self.api.content_export.truth(stream, **(export_range or {}))  # same, by name only
         t = self.ws.truth()
         if plain:  # bodies as GET /conversations/{id}?display_as=plaintext serves them
             t["conversation_parts"] = [dict(p, body=plaintext(p["body"])) for p in t["conversation_parts"]]
@@ -184,7 +186,8 @@ class Emulator:
             return 200, {"ok": True}
         if method == "GET" and name == "truth":
             stream = query.get("stream")
-            rows = self.truth(stream) if stream and stream.startswith("report_") else None
+            rows = self.truth(stream, export_range={k: query[k] for k in ("after", "before") if k in query}) \
+                if stream and stream.startswith(("report_", "message_")) else None
             if rows is not None:
                 return 200, rows
             truth = self.truth(plain=query.get("display_as") == "plaintext")
@@ -195,6 +198,8 @@ class Emulator:
             return 200, self.stats()
         if method == "GET" and name == "reporting":
             return 200, self.api.reporting.state()
+        if method == "GET" and name == "content_export":
+            return 200, self.api.content_export.state()
         if method == "GET" and name in ("config", "faults"):
             return 200, self.config() if name == "config" else self.faults.pending()
         if method != "POST":
@@ -215,6 +220,8 @@ class Emulator:
             return 200, {"scroll_param": self.open_scroll()}
         if name == "reporting":  # the Reporting Data Export (reporting.py): format, polls, faults, changes
             return 200, self.api.reporting.configure(body)
+        if name == "content_export":  # the content data export (content_export.py): jobs, archives, engagement
+            return 200, self.api.content_export.configure(body)
         return 404, error_body("not_found", "unknown control call %s %s" % (method, path))
 
     # ---- API pipeline ---------------------------------------------------------------------------------

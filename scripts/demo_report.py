@@ -6,6 +6,8 @@
     demo_report.py mutate  URL DB CHANGES.json          # changes the workspace, keeps the values before
     demo_report.py changed URL DB RUN.json CHANGES.json # after the incremental sync: counts and changed values
     demo_report.py query   DB NAME                      # the answer of one docs/QUERIES.md query
+    demo_report.py select_messages CATALOG.json         # the catalog with only the message streams selected
+    demo_report.py messages URL DB                      # docs/MESSAGES.md's email rates, checked against the truth
 
 `capture` needs only the standard library (it runs in the tap's venv); the others need the duckdb package
 (they run in the target's venv). Exit status 1 when DuckDB and the emulator disagree.
@@ -230,10 +232,10 @@ def changed(url, db, run_path, changes_path):
     return 1 if problems else 0
 
 
-def documented_query(name):
-    """A query of docs/QUERIES.md, its DuckDB variant when it has one."""
+def documented_query(name, doc="QUERIES.md"):
+    """A query of docs/QUERIES.md (or another docs/ file), its DuckDB variant when it has one."""
     import re
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "QUERIES.md")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", doc)
     found = {}
     for block in re.findall(r"```sql\n(.*?)```", open(path, encoding="utf-8").read(), re.S):
         match = re.match(r"-- query: (\w+)( \(duckdb\))?\n", block)
@@ -253,9 +255,55 @@ def query(db, name):
     return 0 if rows else 1
 
 
+MESSAGE_STREAMS = ("message_receipts", "message_events")
+
+
+def select_messages(catalog_path):
+    """Print the catalog with the message streams (docs/MESSAGES.md) selected, and only them."""
+    catalog = json.load(open(catalog_path))
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] in MESSAGE_STREAMS
+    json.dump(catalog, sys.stdout)
+    return 0
+
+
+def messages(url, db):
+    """docs/MESSAGES.md's open and click rate per email in the last 30 days, from DuckDB, checked against the
+    emulator's files (one row per receipt and per event; the same counts per email)."""
+    import time
+    con = _connect(db)
+    problems = 0
+    for stream in MESSAGE_STREAMS:
+        truth = _get(url.rstrip("/") + f"/_emulator/truth?stream={stream}")
+        rows, distinct = _rows(con, stream, ["receipt_id"] if stream == "message_receipts" else
+                               ["receipt_id", "event", "occurred_at", "detail"])
+        status = OK if rows == distinct == len(truth) else BAD
+        problems += status != OK
+        print(f"      {stream}: {_n(rows or 0)} rows in DuckDB, {_n(len(truth))} in the emulator's files  {status}")
+    result = con.execute(documented_query("email_rates", "MESSAGES.md"))
+    header = [d[0] for d in result.description]
+    answer = result.fetchall()
+    con.close()
+    print("      open and click rate per email in the last 30 days (docs/MESSAGES.md: email_rates):")
+    _print_table(header, [[_n(v) if isinstance(v, int) else v for v in row] for row in answer])
+    want = {}
+    for receipt in _get(url.rstrip("/") + "/_emulator/truth?stream=message_receipts"):
+        if receipt["content_type"] == "Email" and receipt["received_at"] >= time.time() - 30 * 86400:
+            counts = want.setdefault((receipt["ruleset_id"], receipt["content_title"]), [0, 0, 0])
+            counts[0] += 1
+            counts[1] += receipt["first_open"] is not None
+            counts[2] += receipt["first_click"] is not None
+    got = {(row[0], row[1]): list(row[2:5]) for row in answer}
+    status = OK if got == want and got else BAD
+    print(f"      the same counts from the emulator's files: {status}")
+    return 1 if problems or status != OK else 0
+
+
 def main(argv):
     commands = {"capture": (capture, 1), "loaded": (loaded, 3), "mutate": (mutate, 3), "changed": (changed, 4),
-                "query": (query, 2)}
+                "query": (query, 2), "select_messages": (select_messages, 1), "messages": (messages, 2)}
     if not argv or argv[0] not in commands or len(argv) - 1 != commands[argv[0]][1]:
         sys.stderr.write(__doc__)
         return 2

@@ -48,14 +48,24 @@ SETTINGS = {
                                    "state: a reopened conversation changes its row)."),
     "reporting_window_days": (1, "Days of a dataset per export job (a job and its file stay small; a long backfill "
                                  "may take more)."),
+    "content_export_lookback_days": (7, "Days of sends re-exported behind the message streams' bookmark: a message's "
+                                        "later opens and clicks only count in an export covering its send "
+                                        "(docs/MESSAGES.md)."),
+    "content_export_max_wait_minutes": (360, "Minutes one range of the content data export may wait for the "
+                                             "workspace's one export job and its own, before the message streams "
+                                             "fail (their bookmark stays; the next run resumes)."),
+    "content_export_max_rows": (10000000, "Intercom's cap on the rows of one content data export job: a job "
+                                          "returning this many is exported again as two halves."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
                      "max_requests_per_minute": int, "max_retries": int, "search_window_pages": int,
                      "reconcile_interval_hours": float, "reconcile_parts_interval_hours": float,
-                     "reporting_lookback_days": float, "reporting_window_days": float}
+                     "reporting_lookback_days": float, "reporting_window_days": float,
+                     "content_export_lookback_days": float, "content_export_max_wait_minutes": float,
+                     "content_export_max_rows": int}
 _ZERO_ALLOWED = ("lookback_window", "max_retries", "reconcile_interval_hours", "reconcile_parts_interval_hours",
-                 "reporting_lookback_days")
+                 "reporting_lookback_days", "content_export_lookback_days")
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,9 @@ class Config:
     workspace_timezone: str = "UTC"
     reporting_lookback_days: float = 3
     reporting_window_days: float = 1
+    content_export_lookback_days: float = 7
+    content_export_max_wait_minutes: float = 360
+    content_export_max_rows: int = 10_000_000
 
 
 def read_json_file(path, what):
@@ -222,6 +235,9 @@ def load_config(path):
         workspace_timezone=timezone,
         reporting_lookback_days=values["reporting_lookback_days"],
         reporting_window_days=values["reporting_window_days"],
+        content_export_lookback_days=values["content_export_lookback_days"],
+        content_export_max_wait_minutes=values["content_export_max_wait_minutes"],
+        content_export_max_rows=values["content_export_max_rows"],
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable, Optional
 
-from tap_intercom.reading import newer, pagers
+from tap_intercom.reading import content_export, newer, pagers
 from tap_intercom.records import links
 from tap_intercom.reading.deleted_conversations import deleted_pages
 from tap_intercom.errors import ApiError
@@ -392,5 +392,23 @@ STREAMS += [
                        "not selected by default)."),
     Stream("custom_object_instances", "custom_object_instance", ("type", "id"), CUSTOM_OBJECTS,
            description="Instances of the custom object types named in the custom_object_types setting."),
+]
+# ---- the content data export (content_export.py): one job per range of send time feeds the three ----------
+
+CONTENT_EXPORT = Source("content_export", "/export/content/data", "", content_export.STYLE, cursor="")
+
+STREAMS += [
+    Stream("message_receipts", "message_receipt", ("receipt_id",), CONTENT_EXPORT, "received_at",
+           selected_by_default=False,
+           description="One row per outbound message received by a contact (email, post, chat, survey, tour, series, "
+                       "banner, push, SMS, WhatsApp), with its first_<event> times (a job per range: not selected "
+                       "by default)."),
+    Stream("message_events", "message_event", ("receipt_id", "event", "occurred_at", "detail"), CONTENT_EXPORT,
+           "occurred_at", selected_by_default=False,
+           description="One row per open, click, reply, bounce, unsubscribe, answer, ... of a received message "
+                       "(detail: its url, step_id or question_id, \"-\" when it has none)."),
+    Stream("message_checkpoints", "message_checkpoint", ("series_entry_record_id", "ruleset_id"), CONTENT_EXPORT,
+           "created_at", selected_by_default=False,
+           description="Series checkpoints: each contact's entry into a series and its progress."),
 ]
 STREAMS_BY_NAME = {stream.name: stream for stream in STREAMS}

@@ -35,7 +35,8 @@ class Plan:
 def plan_streams(streams, state, config, now):
     """{stream name: Plan} for this run. Sets up the passes it starts in `state` (main thread, before the sync)."""
     reconciled = {s.name for s in streams if s.replication_key and s.name not in NEVER_RECONCILED and not s.history
-                  and s.source.style != "export" and _interval(s.name, config) > 0}  # reports: re-exported
+                  and s.source.style not in ("export", "content_export")  # exports: re-exported, never read whole
+                  and _interval(s.name, config) > 0}
     # A state from before passes (an earlier release's, or the peer's after switching): its interval starts
     # now, so an upgrade or a switch re-reads no more than before.
     clock_starts = {name for name in reconciled if state.bookmark(name) is not None and not state.passes.get(name)}

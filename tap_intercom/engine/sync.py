@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from tap_intercom.engine import reconcile
-from tap_intercom.reading import newer, readahead, record_fetches, reporting, windows
+from tap_intercom.reading import content_export, newer, readahead, record_fetches, reporting, windows
 from tap_intercom.http.client import IntercomClient
 from tap_intercom.http.concurrency import FetchPool
 from tap_intercom.errors import ApiError, TapError
@@ -197,8 +197,8 @@ class Engine:
 
     def _read_source(self, group):
         source = group[0].stream.source
-        if source.style == reporting.STYLE:  # a Reporting Data Export dataset: jobs per window, not pages
-            yield from self._read_export(group[0])
+        if source.style in (reporting.STYLE, content_export.STYLE):  # export jobs per window, not pages
+            yield from self._read_export(group)
             return
         names = [s.stream.name for s in group]
         # each stream's schema and transform, widened when records carry new top-level fields (widening.py)
@@ -327,12 +327,19 @@ class Engine:
             yield Batch([activate_version_message(name, self.plans[name].version) for name in activated],
                         activated=activated)
 
-    def _read_export(self, selection):
-        name = selection.stream.name
-        for step in reporting.read(self.client, self.config, selection, self.state, self.stop, time.time()):
-            self.rejected += [f"{name}: a row without its key"] * step.skipped
-            marks = [(name, step.run)] if step.run is not None else [(name, None)] if step.finished else []
-            yield Batch(step.lines, {name: step.records}, [(name, step.through)] if step.through else [],
+    def _read_export(self, group):
+        """A report stream (reporting.py), or the message streams, all from one job (content_export.py)."""
+        names = [s.stream.name for s in group]
+        if group[0].stream.source.style == reporting.STYLE:
+            steps = reporting.read(self.client, self.config, group[0], self.state, self.stop, time.time())
+        else:
+            steps = content_export.read(self.client, self.config, group, self.state, self.stop, time.time())
+        for step in steps:
+            self.rejected += [f"{', '.join(names)}: a row without its key"] * step.skipped
+            marks = [(name, step.run) for name in names] if step.run is not None else \
+                [(name, None) for name in names] if step.finished else []
+            counts = step.records if isinstance(step.records, dict) else {names[0]: step.records}
+            yield Batch(step.lines, counts, [(name, step.through) for name in names] if step.through else [],
                         marks=marks)
 
     def _since(self, stream):
