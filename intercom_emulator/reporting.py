@@ -134,7 +134,7 @@ class Reporting:
         self.enqueued = []  # (dataset, start_time, end_time) in order, for tests
         self.rows = {name: [] for name in DATASETS}  # {qualified id: value, "_time": the window's time}
         self.conversations = []  # (conversation row, its current state row)
-        self.periods = {}  # teammate id -> its status period under way
+        self.period_starts = set()  # admin_status_change's start times
         self.tickets = []  # (ticket row, {state id: time-in-state row}, current state id, since)
         for _ in range(60):  # every time in [clock - 10 days, clock - 10 minutes], as the rest of the workspace
             self._conversation(ws.clock - 10 * DAY + int(self.rng.random() * (10 * DAY - 600)), ws.clock - 600)
@@ -207,8 +207,9 @@ class Reporting:
         r = self.rng
         mate = r.choice(TEAMMATES)[0]
         status_id, status = r.choice(STATUSES)
-        while any(row["_time"] == begin for row in self.rows["admin_status_change"]):
+        while begin in self.period_starts:
             begin -= 1  # no teammate column: two periods starting in one second could not be told apart
+        self.period_starts.add(begin)
         length = 60 + int(r.random() * 7200)
         row = {"timestamp.teammate_status_period_started_at": begin,
                "timestamp.teammate_status_period_ended_at": begin + length if begin + length < limit else None,
