@@ -6,6 +6,7 @@ import datetime
 import gzip
 import io
 import json
+import re
 import signal
 import subprocess
 import tarfile
@@ -579,3 +580,15 @@ def test_times_from_the_workspace_timezone_to_utc():
     assert convert(["007", "2026-07-01 00:00:00", "991"]) == {"id": "007", "at": "2026-06-30T23:00:00.000000Z",
                                                               "extra_raw_id": "991"}
     assert convert(["", "2026-07-01 00:00:00", ""]) is None  # no key: skipped with an error line
+
+
+def test_docs_table_of_keys_lists_every_known_dataset():
+    """docs/REPORTS.md names a rule and a key for each dataset id of API-NOTES section 11, and no other."""
+    from conftest import ROOT
+
+    section = (ROOT / "docs" / "REPORTS.md").read_text().split("## Keys", 1)[1].split("\n## ", 1)[0]
+    listed = [m.group(1) for m in re.finditer(r"^\| `([a-z_]+)` \|", section, re.M)]
+    assert listed == ["conversation", "conversation_state", "admin_status_change", "consolidated_conversation_part",
+                      "conversation_rating_sent", "conversation_sla_status_log", "teammate_handling_conversation",
+                      "tickets", "ticket_time_in_state", "call", "call_team_stats", "call_teammate_stats",
+                      "copilot_prompt_response_pair"]
