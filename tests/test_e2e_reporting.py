@@ -21,7 +21,7 @@ PIPELINEWISE = E2E / "pipelinewise-target-postgres" / "bin" / "target-postgres"
 TIMEZONE = "Europe/Berlin"
 
 
-def pipeline(tmp_path, target, config, catalog, state, target_config, run):
+def pipeline(tmp_path, target, config, catalog, state, target_config, run, tap_exit=0):
     """tap | target, as the cron job runs them; the target's last STATE line."""
     cmd = [TAP, "--config", write_json(tmp_path, f"config-{run}.json", config),
            "--catalog", write_json(tmp_path, f"catalog-{run}.json", catalog)]
@@ -34,7 +34,7 @@ def pipeline(tmp_path, target, config, catalog, state, target_config, run):
         tap.stdout.close()
         assert loaded.returncode == 0, loaded.stderr.decode()[-3000:]
         log.seek(0)
-        assert tap.wait(timeout=60) == 0, log.read().decode()[-3000:]
+        assert tap.wait(timeout=60) == tap_exit, log.read().decode()[-3000:]
     lines = [line for line in loaded.stdout.decode().splitlines() if line.strip()]
     return json.loads(lines[-1])
 
@@ -86,18 +86,20 @@ def check_tables(schema, emulator, catalog):
         assert got == expected, (stream, sorted(set(expected) - set(got))[:2], sorted(set(got) - set(expected))[:2])
 
 
+def target_of(target_name, schema):
+    require_e2e_setup()
+    if target_name == "meltanolabs":
+        return TARGET_POSTGRES, pg_target_config(schema)
+    if not PIPELINEWISE.exists():
+        pytest.fail(f"{PIPELINEWISE} is missing: run scripts/e2e_setup.sh first (scripts/test.sh does)")
+    return PIPELINEWISE, {"host": PG["host"], "port": PG["port"], "user": PG["user"], "password": PG["password"],
+                          "dbname": PG["dbname"], "default_target_schema": schema}
+
+
 @pytest.mark.parametrize("target_name", ["meltanolabs", "pipelinewise"])
 def test_report_tables_in_postgres_hold_the_export_one_row_per_real_row(make_emulator, tmp_path, target_name):
-    require_e2e_setup()
     schema = f"i25_reports_{target_name}_{os.getpid()}"
-    if target_name == "meltanolabs":
-        target, target_config = TARGET_POSTGRES, pg_target_config(schema)
-    else:
-        if not PIPELINEWISE.exists():
-            pytest.fail(f"{PIPELINEWISE} is missing: run scripts/e2e_setup.sh first (scripts/test.sh does)")
-        target = PIPELINEWISE
-        target_config = {"host": PG["host"], "port": PG["port"], "user": PG["user"], "password": PG["password"],
-                         "dbname": PG["dbname"], "default_target_schema": schema}
+    target, target_config = target_of(target_name, schema)
     emulator = make_emulator(seed=29, contacts=20, companies=3, conversations=3, tickets=2, activity_logs=5)
     emulator._call("POST", "reporting", {"format": "tgz", "timezone": TIMEZONE})
     clock = emulator.configure()["clock"]
@@ -119,5 +121,41 @@ def test_report_tables_in_postgres_hold_the_export_one_row_per_real_row(make_emu
         assert types["timetofirstclose"] in ("numeric", "double precision")
         assert types["accountnumber"] in ("text", "character varying")  # `077109` and `AC-814` as written
         assert not [name for name in types if name.endswith("text")]  # no side columns
+    finally:
+        pg_drop_schema(schema)
+
+
+@pytest.mark.parametrize("target_name", ["meltanolabs", "pipelinewise"])
+def test_a_number_column_that_meets_text_is_made_text_as_docs_reports_says(make_emulator, tmp_path, target_name):
+    """docs/REPORTS.md, 'A column that meets text': the stream stops before the window (the target loads the rest),
+    the column is made text in the table and the catalog, and the next run loads the cell as the file has it;
+    every earlier value keeps its text."""
+    schema = f"i25_meets_text_{target_name}_{os.getpid()}"
+    target, target_config = target_of(target_name, schema)
+    emulator = make_emulator(seed=31, contacts=20, companies=3, conversations=3, tickets=2, activity_logs=5)
+    emulator._call("POST", "reporting", {"timezone": TIMEZONE})
+    clock = emulator.configure()["clock"]
+    start = datetime.datetime.fromtimestamp(clock - 11 * 86400, datetime.timezone.utc).isoformat()
+    config = tap_config(emulator.url, start_date=start, reporting_datasets=["conversation", "tickets"],
+                        workspace_timezone=TIMEZONE)
+    catalog = select_streams(discover(tmp_path, config), {"report_conversation", "report_tickets"})
+    pg_drop_schema(schema)
+    try:
+        state = pipeline(tmp_path, target, config, catalog, None, target_config, 1)
+        emulator._call("POST", "reporting", {"set_cell": {"dataset": "conversation", "value": "0123",
+                                                          "attribute": "duration.time_to_first_teammate_reply"}})
+        state = pipeline(tmp_path, target, config, catalog, state, target_config, 2, tap_exit=1)
+        assert "export_until" in state["bookmarks"]["report_conversation"]
+        (text_type,) = pg_query(("SELECT data_type FROM information_schema.columns WHERE table_schema = %s AND "
+                                 "table_name = 'report_conversation' AND column_name = 'conversation_id'", [schema]))
+        pg_query(f'ALTER TABLE "{schema}".report_conversation ALTER COLUMN time_to_first_teammate_reply '
+                 f'TYPE {text_type[0][0]}')  # the type the target gives text columns
+        for entry in catalog["streams"]:
+            if entry["tap_stream_id"] == "report_conversation":
+                entry["schema"]["properties"]["time_to_first_teammate_reply"] = {"type": ["null", "string"]}
+        pipeline(tmp_path, target, config, catalog, state, target_config, 3)
+        check_tables(schema, emulator, catalog)
+        (cells,) = pg_query(f'SELECT time_to_first_teammate_reply FROM "{schema}".report_conversation')
+        assert "0123" in {c[0] for c in cells}
     finally:
         pg_drop_schema(schema)
