@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What a Reporting Data Export run costs: the installed tap-intercom exports every emulator dataset (4) from
+"""What a Reporting Data Export run costs: the installed tap-intercom exports every emulator dataset (5) from
 `days` back, as a first run does; prints wall time, records and the calls per endpoint.
 
     .venv/bin/python bench/reporting_export.py                 # 12 and 90 days, jobs done on the 2nd poll;

@@ -1,16 +1,23 @@
 """The Reporting Data Export (2.14+): GET /export/reporting_data/get_datasets, POST .../enqueue, GET
 .../{job_identifier}, GET /download/reporting_data/{job_identifier}.
 
-Datasets conversation, conversation_state, admin_status_change and conversation_tag (no id column), their rows
-drawn from their own RNG. Jobs stay pending for `polls` status calls (then complete, or failed when a failure was
-queued); at most 5 are pending per workspace (the 6th enqueue gets Intercom's 429); downloads come as plain CSV,
-gzip or tar.gz of two CSVs (`format`), or garbage when asked. Files are written as Intercom does: columns named
-by attribute id, custom attributes by display name, a repeated name twice, `*_raw_id` beside team and teammate
-columns, times as "YYYY-MM-DD HH:MM[:SS]" in the workspace's timezone, empty cells for nothing.
+Files are written as API-NOTES section 11 says real ones are: the real dataset ids (`conversation`,
+`conversation_state`, `admin_status_change` with its exact five columns, `tickets`, `ticket_time_in_state`) and
+column names; headers are plain attribute ids even when qualified ids were requested; custom attributes come under
+their display names (two of them named `Brand`: a repeated header) and hold what a workspace stores (`077109`,
+`AC-814`, `1e5`); `*_id` columns hold names ("Unassigned" included) with the ids in `*_raw_id` columns beside;
+times are `YYYY-MM-DD HH:MM:SS` in the workspace's timezone; empty strings for nothing. A state or status period
+still under way has an empty end; `advance` ends them (and moves open conversations to closed), `reopen` reopens
+closed conversations: re-exported rows change, as at Intercom.
+Jobs stay pending for `polls` status calls (then complete, or failed when a failure was queued); at most 5 are
+pending per workspace (the 6th enqueue gets Intercom's 429); downloads come as plain CSV, gzip or tar.gz of two
+CSVs (`format`), or garbage when asked.
 Control: POST /_emulator/reporting {format, polls, seconds, timezone, fail_next: {dataset: n (-1: every job)},
-garbage_next: n, external_jobs: {count, seconds}, blank_keys: bool, reopen: n, add: n}; GET /_emulator/reporting (settings, jobs,
-windows enqueued); truth: GET /_emulator/truth?stream=report_<dataset> (by name only: the whole truth is the
-streams every run syncs).
+garbage_next: n, external_jobs: {count, seconds}, blank_keys: bool, advance: n, reopen: n, add: n,
+set_cell: {dataset, attribute (qualified id), value} (the newest row's cell)}; GET /_emulator/reporting (settings,
+jobs, windows enqueued); truth: GET /_emulator/truth?stream=report_<dataset>: every row as the file would write
+it, {qualified id (or the `*_raw_id` header): cell text} (by name only: the whole truth is the streams every run
+syncs).
 """
 import csv
 import datetime
@@ -28,59 +35,91 @@ from .generate import DAY
 
 MAX_PENDING = 5
 FORMATS = ("csv", "gzip", "tgz")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # dataset id: (name, description, default time attribute, attributes); an attribute is (id, qualified prefix,
-# display name, kind), kind one of time | number | text | name (a team or teammate name: a `<id>_raw_id` column
-# goes beside it) | custom (a custom attribute: the file names it by its display name)
+# display name, kind), kind one of time | number | text | name (an `*_id` holding a name: the id goes to a
+# `*_raw_id` column beside it) | custom (a custom attribute: its id and the file's header are its display name)
+_CUSTOM = [("Brand", "people", "Brand", "custom"), ("Brand", "conversation", "Brand", "custom"),
+           ("Account Number", "conversation", "Account Number", "custom"),
+           ("# bookkeeping clients", "people", "# bookkeeping clients", "custom"),
+           # a custom attribute whose display name reads like Intercom's own count: its values decide
+           ("number_of_seats", "conversation", "number_of_seats", "custom")]
 DATASETS = {
-    "conversation": ("Conversation", "Conversation-level details: status, channel, assignee.",
-                     "conversation_started_at", [
+    "conversation": ("Conversation", "Conversation-level details.", "conversation_started_at", [
         ("conversation_id", "standard", "Conversation ID", "text"),
         ("conversation_started_at", "timestamp", "Conversation started at", "time"),
         ("conversation_first_closed_at", "timestamp", "First closed at", "time"),
-        ("conversation_state", "standard", "State", "text"),
+        ("conversation_last_closed_at", "timestamp", "Last closed at", "time"),
+        ("conversation_first_teammate_reply_at", "timestamp", "First teammate reply at", "time"),
+        ("conversation_state", "standard", "Conversation state", "text"),
         ("channel", "standard", "Channel", "text"),
-        ("teammate_assigned", "standard", "Teammate assigned", "name"),
-        ("team_assigned", "standard", "Team assigned", "name"),
-        ("time_to_first_close", "standard", "Time to first close", "number"),
-        ("count_reopens", "standard", "Reopens", "number"),
-        ("conversation_rating", "standard", "Conversation rating", "number"),
-        ("Brand", "people", "Brand", "text"),
-        ("Brand", "conversation", "Brand", "text"),
-        ("custom_issue_type", "conversation", "Issue type", "custom"),
-    ]),
-    "conversation_state": ("Conversation state", "Each state a conversation was in, and for how long.",
-                           "state_started_at", [
+        ("currently_assigned_teammate_id", "teammate", "Teammate currently assigned", "name"),
+        ("currently_assigned_team_id", "team", "Team currently assigned", "name"),
+        ("time_to_first_close", "duration", "Time to first close", "number"),
+        ("time_to_first_teammate_reply", "duration", "Time to first teammate reply", "number"),
+        ("time_to_first_close_in_office_hours", "duration", "Time to first close (office hours)", "number"),
+        ("number_of_reopens", "standard", "Number of reopens", "number"),
+        ("conversation_rating", "standard", "Conversation rating", "text"),
+    ] + _CUSTOM),
+    "conversation_state": ("Conversation state", "Each state a conversation was in.",
+                           "conversation_state_started_at", [
+        ("conversation_state", "standard", "Conversation state", "text"),
+        ("previous_conversation_state", "standard", "Previous conversation state", "text"),
+        ("conversation_state_started_at", "timestamp", "State started at", "time"),
+        ("conversation_state_ended_at", "timestamp", "State ended at", "time"),
         ("conversation_id", "standard", "Conversation ID", "text"),
-        ("state", "standard", "State", "text"),
-        ("state_started_at", "timestamp", "State started at", "time"),
-        ("state_ended_at", "timestamp", "State ended at", "time"),
-        ("duration_in_state", "standard", "Seconds in state", "number"),
-        ("teammate_assigned", "standard", "Teammate assigned", "name"),
+        ("currently_assigned_teammate_id", "teammate", "Teammate currently assigned", "name"),
+        ("channel", "standard", "Channel", "text"),
+        ("time_in_conversation_state", "duration", "Time in state", "number"),
+        ("Account Number", "conversation", "Account Number", "custom"),
+        ("Brand", "people", "Brand", "custom"),
     ]),
-    "admin_status_change": ("Teammate status", "Teammates' away and active periods.", "status_started_at", [
-        ("teammate_id", "standard", "Teammate ID", "text"),
-        ("teammate", "standard", "Teammate", "name"),
-        ("status", "standard", "Status", "text"),
-        ("away_reason", "standard", "Away reason", "text"),
-        ("status_started_at", "timestamp", "Started at", "time"),
-        ("status_ended_at", "timestamp", "Ended at", "time"),
-        ("status_duration_seconds", "standard", "Duration", "number"),
+    "admin_status_change": ("Teammate status", "Teammates' away and active periods.",
+                            "teammate_status_period_started_at", [
+        ("teammate_status_period_started_at", "timestamp", "Status period started at", "time"),
+        ("teammate_status_period_ended_at", "timestamp", "Status period ended at", "time"),
+        ("teammate_away_reason", "standard", "Away reason", "text"),
+        ("teammate_status_id", "standard", "Status ID", "text"),
+        ("teammate_status", "standard", "Status", "text"),
     ]),
-    "conversation_tag": ("Conversation tags", "Tags applied to conversations.", "tagged_at", [
-        ("conversation_id", "standard", "Conversation ID", "text"),
-        ("tag_name", "standard", "Tag", "text"),
-        ("tagged_at", "timestamp", "Tagged at", "time"),
-        ("tagged_by", "standard", "Tagged by", "name"),
+    "tickets": ("Tickets", "Ticket-level details.", "ticket_created_at", [
+        ("ticket_id", "standard", "Ticket ID", "text"),
+        ("ticket_created_at", "timestamp", "Ticket created at", "time"),
+        ("ticket_last_resolved_at", "timestamp", "Last resolved at", "time"),
+        ("ticket_time_to_resolve", "duration", "Time to resolve", "number"),
+        ("ticket_state", "standard", "Ticket state", "text"),
+        ("ticket_type", "standard", "Ticket type", "text"),
+        ("currently_assigned_team_id", "team", "Team currently assigned", "name"),
+        ("Account Number", "conversation", "Account Number", "custom"),
+    ]),
+    # durations per state, no start or end time: its window follows its ticket's creation
+    "ticket_time_in_state": ("Ticket time in state", "Time each ticket spent in each state.", "ticket_created_at", [
+        ("ticket_id", "standard", "Ticket ID", "text"),
+        ("ticket_state_id", "standard", "Ticket state ID", "text"),
+        ("ticket_state", "standard", "Ticket state", "text"),
+        ("time_in_state", "duration", "Time in state", "number"),
+        ("time_in_state_in_office_hours", "duration", "Time in state (office hours)", "number"),
     ]),
 }
-MINUTE_TIMES = {"admin_status_change"}  # this dataset's times come as "YYYY-MM-DD HH:MM" (no seconds)
 TEAMMATES = [("991001", "Ada Lovelace"), ("991002", "Grace Hopper"), ("991003", "Ken Thompson")]
-TEAMS = [("881001", "Support"), ("881002", "Billing")]
+TEAMS = [("881001", "Support"), ("881002", "Billing"), ("", "Unassigned")]
+STATUSES = [("1", "Active"), ("2", "Away"), ("3", "Away and reassigning")]
+TICKET_STATES = [("41", "Submitted"), ("42", "In progress"), ("43", "Waiting on customer"), ("44", "Resolved")]
+ACCOUNT_NUMBERS = ["077109", "AC-814", "1e5", "12", "000", "4.50", "-7", ""]
 
 
-def _column(attribute):
+def qualified(attribute):
+    return "%s.%s" % (attribute[1], attribute[0])
+
+
+def _listed(attribute):
     ident, prefix, name, kind = attribute
-    return {"id": ident, "qualified_id": "%s.%s" % (prefix, name if kind == "custom" else ident), "name": name}
+    return {"id": ident, "qualified_id": qualified(attribute), "name": name}
+
+
+def raw_header(ident):
+    """`currently_assigned_team_id` -> `currently_assigned_team_raw_id`."""
+    return (ident[:-3] if ident.endswith("_id") else ident) + "_raw_id"
 
 
 class Reporting:
@@ -90,86 +129,198 @@ class Reporting:
         self.format, self.polls, self.timezone = "csv", 2, "UTC"
         self.seconds = 5.0  # a job unpolled (its client killed) completes on its own after this long
         self.fail_next, self.garbage_next = {}, 0
-        self.blank_keys = False  # each file's first row without its first column (a key): a row no tap can key
+        self.blank_keys = False  # each file's first row without its first key cell: a row no tap can key
         self.external = []  # monotonic deadlines of other apps' pending jobs
         self.jobs = {}
         self.enqueued = []  # (dataset, start_time, end_time) in order, for tests
-        self.rows = {name: [] for name in DATASETS}
+        self.rows = {name: [] for name in DATASETS}  # {qualified id: value, "_time": the window's time}
+        self.conversations = []  # (conversation row, its current state row)
+        self.period_starts = set()  # admin_status_change's start times
+        self.tickets = []  # (ticket row, {state id: time-in-state row}, current state id, since)
         for _ in range(60):  # every time in [clock - 10 days, clock - 10 minutes], as the rest of the workspace
             self._conversation(ws.clock - 10 * DAY + int(self.rng.random() * (10 * DAY - 600)), ws.clock - 600)
+        for _ in range(30):
+            self._status_period(ws.clock - 10 * DAY + int(self.rng.random() * (10 * DAY - 600)), ws.clock - 600)
+        for _ in range(20):
+            self._ticket(ws.clock - 10 * DAY + int(self.rng.random() * (10 * DAY - 600)), ws.clock - 600)
 
     # ---- rows -------------------------------------------------------------------------------------------
     def _conversation(self, started, limit):
-        """A conversation's rows in every dataset; no time after `limit`."""
+        """A conversation's rows: its conversation row and its states; nothing after `limit`."""
         r = self.rng
-        cid = str(7000000 + len(self.rows["conversation"]))
-        closed = min(started + int(r.random() * 3 * DAY), limit) if r.random() < 0.7 else None
+        cid = str(7000000 + len(self.conversations))
         mate, team = r.choice(TEAMMATES), r.choice(TEAMS)
-        self.rows["conversation"].append({
-            "conversation_id": cid, "conversation_started_at": started, "conversation_first_closed_at": closed,
-            "conversation_state": "closed" if closed else r.choice(["open", "snoozed"]),
-            "channel": r.choice(["Chat", "Email", "Phone, SMS"]), "teammate_assigned": mate,
-            "team_assigned": team if r.random() < 0.8 else None,
-            "time_to_first_close": closed - started if closed else None, "count_reopens": int(r.random() * 3),
-            # one rating the "number" guess cannot hold: the tap writes that column as text
-            "conversation_rating": "Amazing" if cid == "7000007"
-            else (str(1 + int(r.random() * 5)) if r.random() < 0.5 else None),
-            "people.Brand": r.choice(["Acme", "Globex", None]), "conversation.Brand": r.choice(["Acme EU", "Acme US"]),
-            "custom_issue_type": r.choice(["Billing", "Bug \"quoted\"", "Multi\nline", None])})
+        channel = r.choice(["Chat", "Email", "Phone, SMS"])
+        replied = started + 30 + int(r.random() * 3000) if r.random() < 0.8 else None
+        seats = r.choice(["12", "07", "3", ""])
+        row = {"standard.conversation_id": cid, "timestamp.conversation_started_at": started,
+               "timestamp.conversation_first_closed_at": None, "timestamp.conversation_last_closed_at": None,
+               "timestamp.conversation_first_teammate_reply_at": replied if replied and replied < limit else None,
+               "standard.conversation_state": "open", "standard.channel": channel,
+               "teammate.currently_assigned_teammate_id": mate, "team.currently_assigned_team_id": team,
+               "duration.time_to_first_close": None, "duration.time_to_first_teammate_reply":
+                   replied - started if replied and replied < limit else None,
+               "duration.time_to_first_close_in_office_hours": None, "standard.number_of_reopens": 0,
+               "standard.conversation_rating": r.choice(["1", "2", "3", "4", "5", "", ""]) or None,
+               "people.Brand": r.choice(["Acme", "Globex", None]), "conversation.Brand": r.choice(["Acme EU", "Acme US"]),
+               "conversation.Account Number": r.choice(ACCOUNT_NUMBERS) or None,
+               "people.# bookkeeping clients": r.choice(["12", "007", "3", "many", None]),
+               "conversation.number_of_seats": seats or None, "_time": started}
+        self.rows["conversation"].append(row)
+        state = self._state(row, "open", None, started)
+        self.conversations.append([row, state])
         at = started
-        for state in ["open", "snoozed", "open", "closed"][:1 + int(r.random() * 4)]:
-            length = min(60 + int(r.random() * 20000), limit - at)
-            if length <= 0:
+        for following in ["snoozed", "open", "closed"][:int(r.random() * 4)]:
+            at += 60 + int(r.random() * 20000)
+            if at >= limit:
                 break
-            self.rows["conversation_state"].append({
-                "conversation_id": cid, "state": state, "state_started_at": at, "state_ended_at": at + length,
-                "duration_in_state": length, "teammate_assigned": mate})
-            at += length
-        if r.random() < 0.6:
-            tag = r.choice(["vip", "bug", "refund"])
-            row = {"conversation_id": cid, "tag_name": tag, "tagged_at": min(started + 120, limit), "tagged_by": mate}
-            self.rows["conversation_tag"].append(row)
-        if len(self.rows["conversation"]) % 2 == 0:
-            mate_id, name = r.choice(TEAMMATES)
-            begin = started - started % 60
-            length = min(60 * (1 + int(r.random() * 120)), (limit - begin) // 60 * 60)
-            self.rows["admin_status_change"].append({
-                "teammate_id": mate_id, "teammate": (mate_id, name), "status": r.choice(["Away", "Active"]),
-                "away_reason": r.choice(["Lunch", "", None, "In a meeting, back soon"]) or None,
-                "status_started_at": begin, "status_ended_at": begin + length, "status_duration_seconds": length})
+            self._next_state(self.conversations[-1], following, at)
+
+    def _state(self, conversation, name, previous, at):
+        state = {"standard.conversation_state": name, "standard.previous_conversation_state": previous,
+                 "timestamp.conversation_state_started_at": at, "timestamp.conversation_state_ended_at": None,
+                 "standard.conversation_id": conversation["standard.conversation_id"],
+                 "teammate.currently_assigned_teammate_id": conversation["teammate.currently_assigned_teammate_id"],
+                 "standard.channel": conversation["standard.channel"], "duration.time_in_conversation_state": None,
+                 "conversation.Account Number": conversation["conversation.Account Number"],
+                 "people.Brand": conversation["people.Brand"], "_time": at}
+        self.rows["conversation_state"].append(state)
+        return state
+
+    def _next_state(self, pair, name, at):
+        """The conversation's current state ends at `at`; `name` begins (its end empty: under way)."""
+        conversation, current = pair
+        current["timestamp.conversation_state_ended_at"] = at
+        current["duration.time_in_conversation_state"] = at - current["timestamp.conversation_state_started_at"]
+        pair[1] = self._state(conversation, name, current["standard.conversation_state"], at)
+        conversation["standard.conversation_state"] = name
+        started = conversation["timestamp.conversation_started_at"]
+        if name == "closed":
+            if conversation["timestamp.conversation_first_closed_at"] is None:
+                conversation["timestamp.conversation_first_closed_at"] = at
+                conversation["duration.time_to_first_close"] = at - started
+                conversation["duration.time_to_first_close_in_office_hours"] = (at - started) // 3
+            conversation["timestamp.conversation_last_closed_at"] = at
+        elif current["standard.conversation_state"] == "closed":
+            conversation["standard.number_of_reopens"] += 1
+
+    def _status_period(self, begin, limit):
+        r = self.rng
+        mate = r.choice(TEAMMATES)[0]
+        status_id, status = r.choice(STATUSES)
+        while begin in self.period_starts:
+            begin -= 1  # no teammate column: two periods starting in one second could not be told apart
+        self.period_starts.add(begin)
+        length = 60 + int(r.random() * 7200)
+        row = {"timestamp.teammate_status_period_started_at": begin,
+               "timestamp.teammate_status_period_ended_at": begin + length if begin + length < limit else None,
+               "standard.teammate_away_reason": (r.choice(["Lunch", "In a meeting, back soon", None])
+                                                 if status != "Active" else None),
+               "standard.teammate_status_id": status_id, "standard.teammate_status": status, "_time": begin,
+               "_mate": mate}
+        self.rows["admin_status_change"].append(row)
+
+    def _ticket(self, created, limit):
+        r = self.rng
+        tid = str(5100 + len(self.tickets))
+        row = {"standard.ticket_id": tid, "timestamp.ticket_created_at": created,
+               "timestamp.ticket_last_resolved_at": None, "duration.ticket_time_to_resolve": None,
+               "standard.ticket_state": "Submitted", "standard.ticket_type": r.choice(["Bug", "Refund, partial"]),
+               "team.currently_assigned_team_id": r.choice(TEAMS),
+               "conversation.Account Number": r.choice(ACCOUNT_NUMBERS) or None, "_time": created}
+        self.rows["tickets"].append(row)
+        ticket = [row, {}, None, created]
+        self.tickets.append(ticket)
+        self._ticket_state(ticket, TICKET_STATES[0], created)
+        at = created
+        for state in TICKET_STATES[1:1 + int(r.random() * 4)]:
+            at += 600 + int(r.random() * 40000)
+            if at >= limit:
+                break
+            self._ticket_state(ticket, state, at)
+
+    def _ticket_state(self, ticket, state, at):
+        """The ticket's time in its current state grows until `at`; `state` begins."""
+        row, by_state, current, since = ticket
+        if current is not None:
+            spent = by_state[current]
+            spent["duration.time_in_state"] += at - since
+            spent["duration.time_in_state_in_office_hours"] += (at - since) // 3
+        state_id, name = state
+        if state_id not in by_state:
+            by_state[state_id] = {"standard.ticket_id": row["standard.ticket_id"],
+                                  "standard.ticket_state_id": state_id, "standard.ticket_state": name,
+                                  "duration.time_in_state": 0, "duration.time_in_state_in_office_hours": 0,
+                                  "_time": row["timestamp.ticket_created_at"]}
+            self.rows["ticket_time_in_state"].append(by_state[state_id])
+        ticket[2], ticket[3] = state_id, at
+        row["standard.ticket_state"] = name
+        if name == "Resolved":
+            row["timestamp.ticket_last_resolved_at"] = at
+            row["duration.ticket_time_to_resolve"] = at - row["timestamp.ticket_created_at"]
+
+    def mutate(self, advance=0, reopen=0, add=0):
+        """Changes between two runs, each to rows of the last day (within a tap's lookback): `advance` ends
+        the states and status periods under way (conversations move on, tickets too), `reopen` reopens closed
+        conversations, `add` starts new conversations now."""
+        with self.lock:
+            now = self.ws.now()
+            recent = [pair for pair in self.conversations
+                      if pair[0]["timestamp.conversation_started_at"] >= now - DAY]
+            recent.sort(key=lambda pair: -pair[0]["timestamp.conversation_started_at"])
+            moving = [pair for pair in recent if pair[1]["standard.conversation_state"] != "closed"]
+            for pair in moving[:int(advance)]:
+                self._next_state(pair, "closed", now - 5)
+            for row in self.rows["admin_status_change"][:]:
+                if advance and row["timestamp.teammate_status_period_ended_at"] is None and row["_time"] >= now - DAY:
+                    row["timestamp.teammate_status_period_ended_at"] = now - 5
+            for ticket in self.tickets:
+                if advance and ticket[0]["timestamp.ticket_created_at"] >= now - DAY and \
+                        ticket[0]["standard.ticket_state"] != "Resolved":
+                    self._ticket_state(ticket, TICKET_STATES[-1], now - 5)
+            closed = [pair for pair in recent if pair[1]["standard.conversation_state"] == "closed"
+                      and pair[1]["timestamp.conversation_state_started_at"] < now - 4]
+            for pair in closed[:int(reopen)]:
+                self._next_state(pair, "open", now - 3)
+            for _ in range(int(add)):
+                self._conversation(now - 60, now)
+                self._status_period(now - 50 - len(self.rows["admin_status_change"]), now)
+
+    def set_cell(self, dataset, attribute, value):
+        """The newest row's cell (a value discovery's sample did not see)."""
+        with self.lock:
+            newest = max(self.rows[dataset], key=lambda row: row["_time"])
+            newest[attribute] = value
 
     def truth(self):
-        """{report_<dataset>: rows keyed by column (the tap's names: attribute id, a repeated id by its
-        qualified id); times as epoch seconds, `*_raw_id` columns beside names}."""
+        """{report_<dataset>: [{qualified id, or a `*_raw_id` header: the cell's text as the file writes it}]}."""
         out = {}
-        for name, (_, _, _, attributes) in DATASETS.items():
-            rows = []
-            for row in self.rows[name]:
-                record, seen = {}, set()
-                for attribute in attributes:
-                    ident, kind = attribute[0], attribute[3]
-                    column = ident if ident not in seen else _column(attribute)["qualified_id"]
-                    seen.add(ident)
-                    value = row.get(ident if ident in row else _column(attribute)["qualified_id"])
-                    if kind == "name":
-                        record[column] = value[1] if value else None
-                        record[ident + "_raw_id"] = value[0] if value else None
-                    elif kind == "number" and value is not None and not isinstance(value, str):
-                        record[column] = value
-                    else:
-                        record[column] = value
-                rows.append(record)
-            out["report_" + name] = rows
+        zone = zoneinfo.ZoneInfo(self.timezone)
+        with self.lock:
+            for name, (_, _, _, attributes) in DATASETS.items():
+                rows = []
+                for row in self.rows[name]:
+                    record = {}
+                    for attribute in attributes:
+                        cells = self._cells(attribute, row.get(qualified(attribute)), zone)
+                        record[qualified(attribute)] = cells[0]
+                        if attribute[3] == "name":
+                            record[raw_header(attribute[0])] = cells[1]
+                    rows.append(record)
+                out["report_" + name] = rows
         return out
 
-    def mutate(self, reopen=0, add=0):
-        """Reopen the newest conversations (their rows change) and start new ones now."""
-        with self.lock:
-            newest = sorted(self.rows["conversation"], key=lambda row: -row["conversation_started_at"])
-            for row in newest[:int(reopen)]:
-                row.update(conversation_state="open", count_reopens=row["count_reopens"] + 1)
-            for _ in range(int(add)):
-                self._conversation(self.ws.now() - 60, self.ws.now())
+    @staticmethod
+    def _cells(attribute, value, zone):
+        """The file's cells of one attribute (two for a name: the name, then its id)."""
+        kind = attribute[3]
+        if value is None:
+            return ["", ""] if kind == "name" else [""]
+        if kind == "time":
+            return [datetime.datetime.fromtimestamp(value, zone).strftime(TIME_FORMAT)]
+        if kind == "name":
+            return [value[1], value[0]]
+        return [str(value)]
 
     # ---- control ----------------------------------------------------------------------------------------
     def configure(self, body):
@@ -195,8 +346,11 @@ class Reporting:
             if external:
                 deadline = time.monotonic() + float(external.get("seconds", 3))
                 self.external += [deadline] * int(external.get("count", MAX_PENDING))
-        if body.get("reopen") or body.get("add"):
-            self.mutate(body.get("reopen") or 0, body.get("add") or 0)
+        if body.get("advance") or body.get("reopen") or body.get("add"):
+            self.mutate(body.get("advance") or 0, body.get("reopen") or 0, body.get("add") or 0)
+        if body.get("set_cell"):
+            cell = body["set_cell"]
+            self.set_cell(cell["dataset"], cell["attribute"], cell["value"])
         return self.state()
 
     def state(self):
@@ -206,13 +360,13 @@ class Reporting:
                 "jobs": {j: {k: v for k, v in job.items() if k != "columns"} for j, job in self.jobs.items()}}
 
     # ---- endpoints --------------------------------------------------------------------------------------
-    def datasets(self, req, qualified):
+    def datasets(self, req, with_qualified):
         data = []
         for ident, (name, description, time_attribute, attributes) in DATASETS.items():
             listed = []
             for attribute in attributes:
-                column = _column(attribute)
-                if not qualified:
+                column = _listed(attribute)
+                if not with_qualified:
                     del column["qualified_id"]
                 listed.append(column)
             data.append({"id": ident, "name": name, "description": description,
@@ -246,8 +400,7 @@ class Reporting:
         attributes = DATASETS[dataset][3]
         columns = []
         for wanted in ids:
-            match = [a for a in attributes if _column(a)["qualified_id"] == wanted] or \
-                [a for a in attributes if a[0] == wanted][:1]
+            match = [a for a in attributes if qualified(a) == wanted] or [a for a in attributes if a[0] == wanted][:1]
             if not match:
                 raise error(400, "bad_request", "attribute_ids invalid for %s dataset: %s" % (dataset, wanted))
             columns.append(match[0])
@@ -318,36 +471,25 @@ class Reporting:
         return out.getvalue()
 
     def _table(self, job):
-        dataset = job["dataset"]
-        time_attribute = DATASETS[dataset][2]
+        """The file: plain attribute ids as headers (display names for custom attributes), `*_raw_id` after
+        each name column, the rows whose window time lies in [start, end] (both ends: the tap must not mind)."""
         zone = zoneinfo.ZoneInfo(self.timezone)
-        pattern = "%Y-%m-%d %H:%M" if dataset in MINUTE_TIMES else "%Y-%m-%d %H:%M:%S"
         header = []
         for attribute in job["columns"]:
             header.append(attribute[2] if attribute[3] == "custom" else attribute[0])
             if attribute[3] == "name":
-                header.append(attribute[0] + "_raw_id")
-
-        def cell(attribute, value):
-            if value is None:
-                return [""] + ([""] if attribute[3] == "name" else [])
-            if attribute[3] == "time":
-                return [datetime.datetime.fromtimestamp(value, zone).strftime(pattern)]
-            if attribute[3] == "name":
-                return [value[1], value[0]]
-            return [str(value)]
-
+                header.append(raw_header(attribute[0]))
         rows = []
         with self.lock:
-            for row in self.rows[dataset]:
-                if job["start"] <= row[time_attribute] <= job["end"]:  # both ends: the tap must not mind
+            for row in self.rows[job["dataset"]]:
+                if job["start"] <= row["_time"] <= job["end"]:
                     out = []
                     for attribute in job["columns"]:
-                        key = attribute[0] if attribute[0] in row else _column(attribute)["qualified_id"]
-                        out += cell(attribute, row.get(key))
+                        out += self._cells(attribute, row.get(qualified(attribute)), zone)
                     rows.append(out)
-        if self.blank_keys and rows:
-            rows[0][0] = ""
+        if self.blank_keys and rows:  # the first row without its conversation or ticket id
+            ids = [i for i, cell in enumerate(header) if cell in ("conversation_id", "ticket_id")]
+            rows[0][ids[0] if ids else 0] = ""
         return header, rows
 
 

@@ -1,13 +1,23 @@
-"""Discovery (the catalog of streams, schemas and metadata) and reading a user's catalog back."""
+"""Discovery (the catalog of streams, schemas and metadata) and reading a user's catalog back.
+
+Discovery is composed here: `discover_workspace` (--discover) reads the bundled schemas, types custom attributes
+(records/custom_attributes.py), declares the fields a sample of each source shows (sampling.py), and adds a stream
+per configured Reporting Data Export dataset (`report_entries`: get_datasets, one sample export each, the column
+and key rules of records/report_columns.py). `default_catalog` is the catalog of a sync run without --catalog.
+"""
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from tap_intercom.reading import reporting
 from tap_intercom.records.custom_attributes import typed
+from tap_intercom.records import report_columns
 from tap_intercom.errors import ConfigError
 from tap_intercom.sampling import declare
 from tap_intercom.streams import STREAMS, STREAMS_BY_NAME, Source, Stream
+
+LOGGER = logging.getLogger("tap_intercom")
 
 
 # Installed, the top-level schemas/ folder ships as tap_intercom/schemas; in a source checkout it sits beside.
@@ -63,6 +73,121 @@ def discover(custom_types=None, sampled=None):
         streams.append(entry)
     return {"streams": streams}
 
+
+def discover_workspace(config):
+    """The catalog --discover prints: the bundled schemas widened by what the workspace sends, and the report
+    streams of `reporting_datasets`, each sampled by one export job."""
+    from tap_intercom.sampling import discovery_client, read_types, sample
+
+    client = discovery_client(config)
+    types = read_types(client) if config.typed_custom_attributes else None
+    catalog = discover(types, sample(client, config, STREAMS))
+    catalog["streams"] += report_entries(client, config, sampled=True)
+    return catalog
+
+
+def default_catalog(config):
+    """The catalog of a sync run without --catalog: the bundled schemas, and the report streams typed from
+    get_datasets alone (no sample: the types of a table must not change from one such run to the next)."""
+    catalog = discover()
+    if config.reporting_datasets:
+        from tap_intercom.sampling import discovery_client
+
+        catalog["streams"] += report_entries(discovery_client(config), config, sampled=False)
+    return catalog
+
+
+# ---- report streams ---------------------------------------------------------------------------------------
+
+def report_entries(client, config, sampled):
+    """Catalog entries of the configured Reporting Data Export datasets (none when the setting is empty)."""
+    if not config.reporting_datasets:
+        return []
+    from tap_intercom.sampling import sample_reports
+
+    listed = reporting.datasets(client, config)
+    samples = sample_reports(client, config, listed) if sampled else {}
+    return [report_entry(dataset, samples.get(dataset["id"])) for dataset in listed]
+
+
+def _attribute_columns(dataset):
+    """[(column, attribute)]: named by attribute id; a repeated id (one name in two namespaces, as
+    `people.Brand` and `conversation.Brand`) by its qualified id, else with a numeric suffix."""
+    out, seen = [], set()
+    for attribute in dataset.get("attributes") or []:
+        if not isinstance(attribute, dict) or not attribute.get("id"):
+            continue
+        name = str(attribute["id"])
+        if name in seen:
+            name = str(attribute.get("qualified_id") or name)
+        base, n = name, 2
+        while name in seen:
+            name, n = f"{base}__{n}", n + 1
+        seen.add(name)
+        out.append((name, {k: attribute[k] for k in ("id", "qualified_id", "name") if attribute.get(k) is not None}))
+    return out
+
+
+def report_entry(dataset, sample=None):
+    """A report stream's catalog entry: columns typed by report_columns' rules (narrowed by the sample's cells),
+    keyed by its rules (see docs/REPORTS.md)."""
+    time_attribute = dataset.get("default_time_attribute_id")
+    attributes = _attribute_columns(dataset)
+    header = {}  # column -> (header cell, CellCheck) from the sample file
+    extras = []  # columns the file has beside the attributes (`*_raw_id`)
+    if sample is not None:
+        for (column, attribute), cell, check in zip(report_columns.match_header(sample.header, attributes),
+                                                    sample.header, sample.checks):
+            header[column] = (cell, check)
+            if attribute is None:
+                extras.append(column)
+    properties, own = {}, []
+    for column, attribute in attributes:
+        cell, check = header.get(column, (None, None))
+        kind = report_columns.kind_by_name(attribute, time_attribute, cell)
+        if check is not None and check.cells and ((kind == "number" and not check.numbers) or
+                                                  (kind == "time" and not check.times)):
+            LOGGER.info("discovery: report_%s.%s is text: its sample holds %r", dataset["id"], column,
+                        check.example if kind == "number" else "a cell that is no time")
+            kind = "text"
+        properties[column] = report_columns.schema_of(kind)
+        own.append((column, report_columns.is_own(attribute, cell)))
+    for column in extras:
+        properties[column] = report_columns.schema_of("text")
+        own.append((column, report_columns.own_name(column)))
+    time_column = next((column for column, attribute in attributes if attribute["id"] == time_attribute
+                        and properties[column].get("format") == "date-time"), None)
+    key, rule = report_columns.key_of(dataset["id"], own, time_column)
+    if key == (report_columns.HASH_KEY,):
+        properties = {report_columns.HASH_KEY: {"type": ["string"]}, **properties}
+        LOGGER.warning("discovery: report_%s has no time or id column: its rows are keyed by a hash of the row "
+                       "(a changed row is a new row)", dataset["id"])
+    for column in key:
+        properties[column] = {**properties[column], "type": [t for t in properties[column]["type"] if t != "null"]}
+    name = reporting.PREFIX + dataset["id"]
+    automatic = set(key) | ({time_column} if time_column else set())
+    automatic |= {c[:-len("_raw_id")] + "_id" for c in key if c.endswith("_raw_id")}  # a raw id comes with its name
+    top = {"table-key-properties": list(key), "forced-replication-method": "INCREMENTAL", "inclusion": "available",
+           "selected-by-default": True, "intercom-dataset": dataset["id"],
+           "intercom-time-attribute": time_attribute, "intercom-key-rule": rule}
+    if time_column:
+        top["valid-replication-keys"] = [time_column]
+    metadata = [{"breadcrumb": [], "metadata": top}]
+    by_column = dict(attributes)
+    for column in properties:
+        item = {"inclusion": "automatic" if column in automatic else "available", "selected-by-default": True}
+        if column in by_column:
+            item["intercom-attribute"] = by_column[column]
+        metadata.append({"breadcrumb": ["properties", column], "metadata": item})
+    entry = {"tap_stream_id": name, "stream": name, "key_properties": list(key),
+             "schema": {"type": "object", "additionalProperties": False, "properties": properties},
+             "metadata": metadata, "replication_method": "INCREMENTAL"}
+    if time_column:
+        entry["replication_key"] = time_column
+    return entry
+
+
+# ---- reading a catalog back -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Selection:
@@ -139,7 +264,7 @@ def _report_stream(entry, meta):
         raise ConfigError(f"catalog: the report stream {name!r} has no schema (rediscover it with --discover)")
     top = meta.get((), {})
     dataset = top.get("intercom-dataset") or name[len(reporting.PREFIX):]
-    key = tuple(entry.get("key_properties") or top.get("table-key-properties") or (reporting.HASH_KEY,))
+    key = tuple(entry.get("key_properties") or top.get("table-key-properties") or (report_columns.HASH_KEY,))
     replication_key = entry.get("replication_key") or (top.get("valid-replication-keys") or [None])[0]
     # The source's path holds the dataset id: what enqueue asks for.
     return Stream(name, None, key, Source(name, dataset, "", reporting.STYLE, cursor=replication_key or ""),

@@ -7,7 +7,7 @@ import os
 import sys
 
 from tap_intercom import __version__
-from tap_intercom.catalog import discover, select
+from tap_intercom.catalog import default_catalog, discover, discover_workspace, select
 from tap_intercom.config import SECRET_SETTINGS, SETTINGS, load_config, read_json_file
 from tap_intercom.errors import ConfigError, TapError
 from tap_intercom.switching.peer import is_peer_catalog, map_catalog, peer_state
@@ -93,15 +93,11 @@ def run(args, redact):
     if len(config.access_token) >= 4:  # redacting a one-letter "token" would garble every log line
         redact.append(config.access_token)
     if args.discover:
-        from tap_intercom.sampling import discovery_client, read_types, sample
-        client = discovery_client(config)
-        types = read_types(client) if config.typed_custom_attributes else None
-        catalog = discover(types, sample(client, config, STREAMS))
-        json.dump(_with_reports(catalog, config, client), sys.stdout, indent=2)
+        json.dump(discover_workspace(config), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
     catalog_path = args.catalog or args.properties
-    catalog = read_json_file(catalog_path, "catalog") if catalog_path else _with_reports(discover(), config)
+    catalog = read_json_file(catalog_path, "catalog") if catalog_path else default_catalog(config)
     if catalog is None:
         raise ConfigError(f"catalog file {catalog_path} is empty")
     from_peer = is_peer_catalog(catalog)  # singer-io/tap-intercom's: its contacts are our users and leads
@@ -126,16 +122,6 @@ def run(args, redact):
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
     Engine(config, selections, state).run()
-
-
-def _with_reports(catalog, config, client=None):
-    """The catalog plus a stream per configured Reporting Data Export dataset (reporting.py): only then a call."""
-    if config.reporting_datasets:
-        from tap_intercom.reading.reporting import catalog_entries
-        from tap_intercom.sampling import discovery_client
-
-        catalog["streams"] += catalog_entries(client or discovery_client(config), config)
-    return catalog
 
 
 def _report_names(state_raw):

@@ -11,6 +11,10 @@ one scroll per app for a minute, and the sync's own scroll would wait for it), a
 listed in SAMPLED (a reporting export, say) is not sampled at all. A failed sample (403, 404, 5xx after a
 retry, a timeout) is a warning and its streams keep their bundled schemas; an unreachable API or a refused
 token stops sampling: the bundled schemas stand, as offline.
+
+A Reporting Data Export dataset is sampled by one export job of its last REPORT_SAMPLE_DAYS (sample_reports):
+the file shows which attributes come under a display name (custom attributes: text), which `*_raw_id` columns
+come beside names, and whether every cell of a time or number column holds one exactly (if not: text).
 """
 import concurrent.futures
 import dataclasses
@@ -27,6 +31,8 @@ LOGGER = logging.getLogger("tap_intercom")
 SAMPLE_SIZE = 20  # records per sampled search page; listings and paged lists answer their usual first page
 COMPANY_LIST = "/companies"  # the scroll's stand-in (see above)
 SAMPLED = {"listing", "pages", "search", "scroll", "window", "newest_first"}
+REPORT_SAMPLE_DAYS = 7  # the window of a report's sample job: recent rows, a small file
+REPORT_SAMPLE_WAIT = 300  # seconds discovery waits for its sample jobs, all datasets together (5 at a time)
 
 
 def discovery_client(config):
@@ -133,3 +139,70 @@ def declare(schema, fields):
     new = {name: property_schema(kind) for name, kind in sorted(fields.items())
            if name not in schema["properties"]}
     return {**schema, "properties": {**schema["properties"], **new}} if new else schema
+
+
+@dataclasses.dataclass
+class ReportSample:
+    """What one dataset's sample file showed: its header, and per header cell whether its cells hold numbers and
+    times exactly (records/report_columns.CellCheck)."""
+    header: list
+    checks: list
+    rows: int = 0
+
+
+def sample_reports(client, config, datasets):
+    """{dataset id: ReportSample} of the datasets whose sample job finished in time; the others are typed from
+    get_datasets alone (a warning says so)."""
+    from tap_intercom.reading import reporting
+
+    if not datasets:
+        return {}
+    deadline = time.monotonic() + REPORT_SAMPLE_WAIT
+    until = int(time.time())
+    window = (until - REPORT_SAMPLE_DAYS * 86400, until)
+
+    def one(dataset):
+        ids = [str(a.get("qualified_id") or a["id"]) for a in dataset.get("attributes") or []
+               if isinstance(a, dict) and a.get("id")]
+        if not ids:
+            return None
+        try:
+            found = _report_sample(client, config, reporting, dataset["id"], ids, window, deadline)
+            if found is None:
+                LOGGER.info("discovery: report_%s exported no rows in the last %d days; its columns are typed "
+                            "from their names alone", dataset["id"], REPORT_SAMPLE_DAYS)
+            return found
+        except TapError as exc:
+            if getattr(exc, "status", None) == 401:
+                raise
+            LOGGER.warning("discovery: report_%s not sampled (%s); its columns are typed from their names alone",
+                           dataset["id"], exc)
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=reporting.MAX_PENDING,
+                                               thread_name_prefix="report-sample") as pool:
+        results = list(pool.map(one, datasets))
+    return {dataset["id"]: result for dataset, result in zip(datasets, results) if result is not None}
+
+
+def _report_sample(client, config, reporting, dataset_id, ids, window, deadline):
+    import tempfile
+    import zoneinfo
+
+    from tap_intercom.reading.export_files import csv_files
+    from tap_intercom.records.report_columns import CellCheck, to_utc
+
+    zone = zoneinfo.ZoneInfo(config.workspace_timezone)
+    with tempfile.TemporaryFile() as spool:
+        reporting.export_once(client, config, dataset_id, ids, window, spool, deadline)
+        sample = None
+        for header, rows in csv_files(spool, f"report_{dataset_id}: the sample export"):
+            if sample is None:
+                sample = ReportSample(list(header), [CellCheck() for _ in header])
+            if list(header) != sample.header:  # another member of a tar: the same columns, else left out
+                continue
+            for row in rows:
+                sample.rows += 1
+                for check, cell in zip(sample.checks, row):
+                    check.see(cell, lambda text: to_utc(text, zone))
+        return sample

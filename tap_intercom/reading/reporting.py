@@ -9,20 +9,21 @@ The API's quirks, handled here:
   that 429 (another app's jobs) rather than failing;
 - the download's format is documented loosely ("compressed files (.tgz format)"; clients in the wild read one
   CSV, some after gunzip): plain CSV, gzip and tar.gz of CSVs are told apart by their first bytes;
-- columns are named by attribute id, custom attributes by their display name, names may repeat, team and
-  teammate columns get `*_raw_id` columns beside them, cells are text and times are in the workspace's timezone;
+- files head columns by plain attribute id (even when qualified ids were asked), custom attributes by their
+  display name, names may repeat, `*_id` columns hold names with the ids in `*_raw_id` columns beside them, cells
+  are text, times `YYYY-MM-DD HH:MM:SS` in the workspace's timezone (records/report_columns.py types them);
 - 2.16 lists a `qualified_id` per attribute, which enqueue wants (2.17 requires it); the conversation dataset
   of 2.16 also has conversations that never got a user reply, so every call here is made with 2.16 or later;
 - the window selects rows by the dataset's default time attribute, but a row describes current state (a reopened
   conversation changes its row): each run re-exports `reporting_lookback_days` behind the bookmark.
-The file is read by export_files.py, its cells typed by records/report_columns.py.
+The file is read by export_files.py, its cells typed by records/report_columns.py. Discovery (catalog.py) lists
+the datasets here (`datasets`) and samples each with one job (`export_once`, from sampling.py).
 The bookmark is the end of the last window whose rows are written (it only moves forward). A run under way keeps
 `export_from` (its first unfinished window) and `export_until` (its end) beside it in STATE, so a killed or failed
 run resumes at its first unfinished window, even inside the lookback, and no re-export it owed is skipped.
 """
 import collections
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from typing import Optional
 
 from tap_intercom.errors import ApiError, ExportError, NotFound, PendingJobsFull
 from tap_intercom.records.output import RecordLines
-from tap_intercom.records.report_columns import HASH_KEY, Columns
+from tap_intercom.records.report_columns import Columns
 from tap_intercom.records.timestamps import epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -47,18 +48,6 @@ RUN_KEYS = ("export_from", "export_until")  # a run under way, kept in STATE bes
 COMPLETE = {"complete", "completed", "success", "succeeded", "done", "finished"}
 FAILED = {"failed", "failure", "error", "errored", "canceled", "cancelled", "expired"}
 
-# Keys per dataset (README: "Reports: Intercom's own numbers"): a dataset's own id column; a state log's id and
-# start time. Others: `<dataset id>_id` when it is an attribute, else a hash of the row (HASH_KEY).
-KEYS = {
-    "conversation": ("conversation_id",),
-    "conversation_state": ("conversation_id", "state_started_at"),
-    "admin_status_change": ("teammate_id", "status_started_at"),
-    "ticket": ("ticket_id",),
-    "ticket_state": ("ticket_id", "state_started_at"),
-}
-_TIME_NAME = re.compile(r"(_at|_date|_timestamp)$|^(date|timestamp)$")
-_NUMBER_NAME = re.compile(r"count|number_of|seconds|minutes|duration|time_to_|_time$|_rating$|_score$")
-
 _SLOTS = threading.BoundedSemaphore(MAX_PENDING)  # this process's pending jobs, all report streams together
 
 
@@ -74,50 +63,11 @@ def is_report(name):
     return isinstance(name, str) and name.startswith(PREFIX)
 
 
-# ---- discovery --------------------------------------------------------------------------------------------
+# ---- what discovery asks ------------------------------------------------------------------------------
 
-def column_type(attribute):
-    """A column's JSON schema from its attribute's names alone (the API documents no types). A value the guess
-    cannot hold goes to a text column beside it (see Columns.widen): no value is lost."""
-    ident = str(attribute.get("id") or "").lower()
-    qualified = str(attribute.get("qualified_id") or "").lower()
-    if qualified.startswith("timestamp.") or _TIME_NAME.search(ident):
-        return {"type": ["null", "string"], "format": "date-time"}
-    if _NUMBER_NAME.search(ident):
-        return {"type": ["null", "number"]}
-    return {"type": ["null", "string"]}
-
-
-def columns_of(dataset):
-    """[(column name, attribute)]: named by attribute id; a repeated id (the same name in two namespaces) by its
-    qualified_id, else with a numeric suffix."""
-    out, seen = [], set()
-    for attribute in dataset.get("attributes") or []:
-        if not isinstance(attribute, dict) or not attribute.get("id"):
-            continue
-        name = str(attribute["id"])
-        if name in seen:
-            name = str(attribute.get("qualified_id") or name)
-        base, n = name, 2
-        while name in seen:
-            name, n = f"{base}__{n}", n + 1
-        seen.add(name)
-        out.append((name, attribute))
-    return out
-
-
-def key_of(dataset, columns):
-    names = [name for name, _ in columns]
-    key = KEYS.get(dataset["id"])
-    if key and all(column in names for column in key):
-        return key
-    if f"{dataset['id']}_id" in names:
-        return (f"{dataset['id']}_id",)
-    return (HASH_KEY,)
-
-
-def catalog_entries(client, config):
-    """Catalog entries of the configured datasets, from GET /export/reporting_data/get_datasets."""
+def datasets(client, config):
+    """The configured datasets as GET /export/reporting_data/get_datasets lists them ({id, name,
+    default_time_attribute_id, attributes: [{id, qualified_id, name}]}); [] when they cannot be listed."""
     try:
         listed = client.get("/export/reporting_data/get_datasets", version=version_for(config.api_version))
     except ApiError as exc:
@@ -125,46 +75,68 @@ def catalog_entries(client, config):
             raise
         LOGGER.warning("reporting_datasets: cannot list the workspace's datasets (%s); no report stream", exc)
         return []
-    datasets = {str(d["id"]): d for d in (listed or {}).get("data") or [] if isinstance(d, dict) and d.get("id")}
-    wanted = list(datasets) if "*" in config.reporting_datasets else list(config.reporting_datasets)
-    missing = [name for name in wanted if name not in datasets]
+    found = {str(d["id"]): d for d in (listed or {}).get("data") or [] if isinstance(d, dict) and d.get("id")}
+    wanted = list(found) if "*" in config.reporting_datasets else list(config.reporting_datasets)
+    missing = [name for name in wanted if name not in found]
     if missing:
         LOGGER.warning("reporting_datasets: the workspace lists no dataset %s (it lists: %s)", ", ".join(missing),
-                       ", ".join(datasets) or "none")
-    return [_entry(datasets[name]) for name in wanted if name in datasets]
+                       ", ".join(found) or "none")
+    return [found[name] for name in wanted if name in found]
 
 
-def _entry(dataset):
-    columns = columns_of(dataset)
-    key = key_of(dataset, columns)
-    properties = {HASH_KEY: {"type": ["string"]}} if key == (HASH_KEY,) else {}
-    properties.update({name: column_type(attribute) for name, attribute in columns})
-    time_column = next((name for name, attribute in columns
-                        if attribute.get("id") == dataset.get("default_time_attribute_id")), None)
-    for name in key:
-        if name != HASH_KEY and "null" in properties[name]["type"]:
-            properties[name] = {**properties[name], "type": [t for t in properties[name]["type"] if t != "null"]}
-    schema = {"type": "object", "additionalProperties": False, "properties": properties}
-    name = PREFIX + dataset["id"]
-    automatic = set(key) | ({time_column} if time_column else set())
-    top = {"table-key-properties": list(key), "forced-replication-method": "INCREMENTAL", "inclusion": "available",
-           "selected-by-default": True, "intercom-dataset": dataset["id"],
-           "intercom-time-attribute": dataset.get("default_time_attribute_id")}
-    if time_column:
-        top["valid-replication-keys"] = [time_column]
-    metadata = [{"breadcrumb": [], "metadata": top}]
-    attributes = dict(columns)
-    for column in properties:
-        item = {"inclusion": "automatic" if column in automatic else "available", "selected-by-default": True}
-        if column in attributes:
-            item["intercom-attribute"] = {k: attributes[column][k] for k in ("id", "qualified_id", "name")
-                                          if attributes[column].get(k) is not None}
-        metadata.append({"breadcrumb": ["properties", column], "metadata": item})
-    entry = {"tap_stream_id": name, "stream": name, "key_properties": list(key), "schema": schema,
-             "metadata": metadata, "replication_method": "INCREMENTAL"}
-    if time_column:
-        entry["replication_key"] = time_column
-    return entry
+def export_once(client, config, dataset_id, attribute_ids, window, spool, deadline):
+    """One export job, enqueued, waited for until `deadline` (time.monotonic()) and downloaded to `spool`: what
+    discovery samples. Raises ExportError when the job fails or is not done in time."""
+    version = version_for(config.api_version)
+    body = {"dataset_id": dataset_id, "attribute_ids": attribute_ids, "start_time": window[0],
+            "end_time": window[1]}
+    delay = POLL_FIRST
+    while True:  # a slot of this process, then one of the workspace's 5 (other apps' jobs: wait)
+        if time.monotonic() > deadline:
+            raise ExportError(f"{dataset_id}: no export job slot came free in time")
+        if not _SLOTS.acquire(timeout=1.0):
+            continue
+        try:
+            answer = client.post("/export/reporting_data/enqueue", body, version=version)
+            break
+        except PendingJobsFull:
+            _SLOTS.release()
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, POLL_MAX)
+        except BaseException:
+            _SLOTS.release()
+            raise
+    try:
+        job = str((answer or {}).get("job_identifier") or "")
+        if not job:
+            raise ExportError(f"{dataset_id}: enqueue answered without a job_identifier")
+        delay = POLL_FIRST
+        while True:
+            status = _status_word(client, job, version)
+            if status == "complete":
+                break
+            if status == "failed":
+                raise ExportError(f"{dataset_id}: the export job {job} failed")
+            if time.monotonic() + delay > deadline:
+                raise ExportError(f"{dataset_id}: the export job {job} was not done in time")
+            time.sleep(delay)
+            delay = min(delay * 2, POLL_MAX)
+    finally:
+        _SLOTS.release()
+    client.download(f"/download/reporting_data/{job}", spool, endpoint="/download/reporting_data/{job_identifier}",
+                    version=version)
+
+
+def _status_word(client, job, version):
+    try:
+        answer = client.get(f"/export/reporting_data/{job}", endpoint="/export/reporting_data/{job_identifier}",
+                            version=version)
+    except NotFound:  # expired or lost on Intercom's side: counts as a failed try
+        return "failed"
+    status = str((answer or {}).get("status") or "pending").lower()
+    if status in COMPLETE:
+        return "complete"
+    return "failed" if status in FAILED else "pending"
 
 
 # ---- reading ----------------------------------------------------------------------------------------------
@@ -305,15 +277,7 @@ class Export:
             delay = min(delay * 2, POLL_MAX)
 
     def _status(self, job):
-        try:
-            answer = self.client.get(f"/export/reporting_data/{job.identifier}",
-                                     endpoint="/export/reporting_data/{job_identifier}", version=self.version)
-        except NotFound:  # expired or lost on Intercom's side: counts as a failed try
-            return "failed"
-        status = str((answer or {}).get("status") or "pending").lower()
-        if status in COMPLETE:
-            return "complete"
-        return "failed" if status in FAILED else "pending"
+        return _status_word(self.client, job.identifier, self.version)
 
     def _failed(self, job):
         start, end = (epoch_to_rfc3339(t) for t in job.window)
@@ -357,7 +321,7 @@ class Export:
             self.client.download(f"/download/reporting_data/{job.identifier}", spool,
                                  endpoint="/download/reporting_data/{job_identifier}", version=self.version)
             where = f"{name}: the download of job {job.identifier}"
-            if self.columns.widen(csv_files(spool, where), where):  # a value its guessed type cannot hold
+            if self.columns.check(csv_files(spool, where), where):  # columns new to the catalog
                 yield Step([self.columns.schema_line()])
             lines, extracted, skipped = [], epoch_to_rfc3339(int(time.time())).encode(), 0
             for header, rows in csv_files(spool, where):
