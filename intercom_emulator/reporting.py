@@ -13,7 +13,7 @@ Jobs stay pending for `polls` status calls (then complete, or failed when a fail
 pending per workspace (the 6th enqueue gets Intercom's 429); downloads come as plain CSV, gzip or tar.gz of two
 CSVs (`format`), or garbage when asked.
 Control: POST /_emulator/reporting {format, polls, seconds, timezone, fail_next: {dataset: n (-1: every job)},
-garbage_next: n, external_jobs: {count, seconds}, blank_keys: bool, advance: n, reopen: n, add: n,
+garbage_next: n, external_jobs: {count, seconds | refusals}, blank_keys: bool, advance: n, reopen: n, add: n,
 set_cell: {dataset, attribute (qualified id), value} (the newest row's cell)}; GET /_emulator/reporting (settings,
 jobs, windows enqueued); truth: GET /_emulator/truth?stream=report_<dataset>: every row as the file would write
 it, {qualified id (or the `*_raw_id` header): cell text} (by name only: the whole truth is the streams every run
@@ -131,6 +131,7 @@ class Reporting:
         self.fail_next, self.garbage_next = {}, 0
         self.blank_keys = False  # each file's first row without its first key cell: a row no tap can key
         self.external = []  # monotonic deadlines of other apps' pending jobs
+        self.external_refusals = None  # or: other apps' jobs end once this many enqueues were refused for them
         self.jobs = {}
         self.enqueued = []  # (dataset, start_time, end_time) in order, for tests
         self.rows = {name: [] for name in DATASETS}  # {qualified id: value, "_time": the window's time}
@@ -344,8 +345,11 @@ class Reporting:
                 self.garbage_next = int(body["garbage_next"])
             external = body.get("external_jobs")
             if external:
-                deadline = time.monotonic() + float(external.get("seconds", 3))
+                # "refusals": held until that many enqueues were refused (a test then needs no clock)
+                refusals = external.get("refusals")
+                deadline = float("inf") if refusals else time.monotonic() + float(external.get("seconds", 3))
                 self.external += [deadline] * int(external.get("count", MAX_PENDING))
+                self.external_refusals = int(refusals) if refusals else None
         if body.get("advance") or body.get("reopen") or body.get("add"):
             self.mutate(body.get("advance") or 0, body.get("reopen") or 0, body.get("add") or 0)
         if body.get("set_cell"):
@@ -410,6 +414,10 @@ class Reporting:
             raise error(400, "bad_request", "start_time and end_time are required epoch seconds")
         with self.lock:
             if self.pending() >= MAX_PENDING:
+                if self.external and self.external_refusals is not None:
+                    self.external_refusals -= 1
+                    if self.external_refusals <= 0:
+                        self.external, self.external_refusals = [], None
                 raise error(429, "rate_limit_exceeded",
                             "Exceeded rate limit of %d pending reporting dataset export jobs" % MAX_PENDING)
             fail = self.fail_next.get(dataset, 0) != 0
