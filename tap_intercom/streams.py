@@ -96,6 +96,8 @@ class Stream:
     version: Optional[str] = None  # a shared source read with this Intercom-Version when the stream is selected
     search_params: Optional[dict] = None  # ... and with these query parameters on its path (newer.py)
     selected_by_default: bool = True
+    completes: bool = False  # its fetches complete its own records (a contact's long lists) rather than make its
+    # rows: an endpoint Intercom refuses leaves the records as listed instead of skipping the stream (record_fetches.py)
 
     @property
     def automatic(self):
@@ -242,10 +244,10 @@ def paged(path, envelope):
 
 STREAMS = [
     Stream("users", "contact", ("id",), CONTACT_SEARCH, "updated_at", role="user",
-           fetches=contact_list_fetches, rows=contact_rows,
+           fetches=contact_list_fetches, rows=contact_rows, completes=True,
            description="Contacts with role user, with complete tag, company and note lists."),
     Stream("contacts", "contact", ("id",), CONTACT_SEARCH, "updated_at", role="lead",
-           fetches=contact_list_fetches, rows=contact_rows,
+           fetches=contact_list_fetches, rows=contact_rows, completes=True,
            description="Leads (contacts with role lead), with complete tag, company and note lists."),
     Stream("social_profiles", "social_profile", ("contact_id", "name", "url"), CONTACT_SEARCH,
            "contact_updated_at", rows=social_profile_rows,
@@ -332,10 +334,12 @@ STREAMS += [
 # version and not selected by default (they grow without bound).
 STREAMS += [
     Stream("users_history", "contact", ("id", "updated_at"), CONTACT_SEARCH, "updated_at", role="user",
-           fetches=contact_list_fetches, rows=contact_rows, history=True, selected_by_default=False,
+           fetches=contact_list_fetches, rows=contact_rows, completes=True, history=True,
+           selected_by_default=False,
            description="Every version of each user the tap read (one row per updated_at seen)."),
     Stream("contacts_history", "contact", ("id", "updated_at"), CONTACT_SEARCH, "updated_at", role="lead",
-           fetches=contact_list_fetches, rows=contact_rows, history=True, selected_by_default=False,
+           fetches=contact_list_fetches, rows=contact_rows, completes=True, history=True,
+           selected_by_default=False,
            description="Every version of each lead the tap read (one row per updated_at seen)."),
     Stream("companies_history", "company", ("id", "updated_at"), COMPANY_SCROLL, "updated_at", history=True,
            selected_by_default=False,

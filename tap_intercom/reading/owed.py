@@ -64,6 +64,17 @@ class Owed:
             LOGGER.warning("%s is not selected: dropping its owed fetch for record %s", stream, record_id)
         self._reserved = len(self._runs)
 
+    def drop(self, stream):
+        """Forget what is owed to a stream skipped for the run (Intercom refuses what it needs): as for a stream
+        not selected, no run like this one would settle it."""
+        dropped = [key for key in self._runs if key[0] == stream]
+        for key in dropped:
+            del self._runs[key]
+        if dropped:
+            LOGGER.warning("%s is skipped: dropping its %d owed fetch(es)", stream, len(dropped))
+            with self._lock:
+                self._reserved -= len(dropped)
+
     def reserve(self):
         """Room for one more owed fetch (any producer thread); False when the list is full."""
         with self._lock:
