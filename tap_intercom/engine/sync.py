@@ -317,6 +317,7 @@ class Engine:
                                             f"bookmark behind the records it could not complete (last: {reason})")
                 return
             owed.append((stream_name, record_id, reason))
+            incomplete.add(stream_name)
 
         def hear():
             for kind, *news in endpoints.take():
@@ -337,11 +338,9 @@ class Engine:
                 extracted = epoch_to_rfc3339(int(time.time())).encode()
                 continue
             record_id = str(record.get("id"))
-            if failures:  # each owed now (a reason), or held (HELD: owed or dropped once the endpoint is known)
-                incomplete.update(failures)
-                for stream_name, reason in failures.items():
-                    if reason:
-                        owe(stream_name, record_id, reason)
+            for stream_name, reason in failures.items():  # owed now, or held (HELD: owed or dropped once the
+                if reason:  # endpoint is known)
+                    owe(stream_name, record_id, reason)
             if redone and id(record) in redone:
                 owed += [(stream_name, record_id, None) for stream_name, _ in self.owed_at_start.get(record_id, ())
                          if stream_name in names and stream_name not in failures and stream_name not in dead]

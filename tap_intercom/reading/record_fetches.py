@@ -125,10 +125,11 @@ class Endpoints:
         children = [stream for stream in streams if stream not in self.completing]
         if children:
             self._news.append(("skip" if kind == "refused" else "fail", children, detail))
-        completing = [stream for stream in streams if stream in self.completing]
-        if completing and kind == "refused":
-            self._news.append(("partial", completing, f"{detail}; their {name} keep the items their records "
-                                                      "embed (has_more stays true)"))
+        if kind == "refused" and any(stream in self.completing for stream in streams) and \
+                ("partial", name) not in self._told:  # one warning for all of them
+            self._told.add(("partial", name))
+            self._news.append(("partial", sorted(self.completing), f"{detail}; their {name} keep the items their "
+                                                                   "records embed (has_more stays true)"))
 
 
 def in_order(pages, plan, pool, client, endpoints=None):
