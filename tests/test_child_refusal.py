@@ -3,11 +3,16 @@
 or the siblings. The installed CLI against the emulator, every stream selected (as `select: ['*.*']` does), the
 emulator refusing one child route at a time while every other route answers."""
 import copy
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, Transformer
 
-from conftest import discover, run_tap, select_streams, tap_config
+from conftest import ROOT, discover, run_tap, select_streams, tap_config
 from kept import declared_only
 from test_sync import by_key, comparable, key_of, with_parent_cursor
 from tap_intercom.reading.record_fetches import HELD, SURE, Endpoints
@@ -191,3 +196,73 @@ def test_the_source_ending_decides_what_is_still_held():
     endpoints.finish()
     assert {(kind, tuple(streams)) for kind, streams, _ in endpoints.take()} == {("skip", ("parts",)),
                                                                                  ("fail", ("events",))}
+
+
+# ---- the official specs' examples, every stream selected --------------------------------------------------------
+
+def serve_examples(examples):
+    """The spec's 200 examples of each operation (the first page; a page asked after it is empty), 404 for an
+    operation the spec lacks."""
+    routes = [(method, re.compile("^" + path.replace("{id}", "[^/]+") + "$"), key)
+              for key in sorted(examples, key=lambda key: "{" in key)  # literal paths first
+              for method, path in [key.split(" ", 1)]]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def answer(self, method):
+            url = urlsplit(self.path)
+            query = dict(parse_qsl(url.query))
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+            following = query.get("starting_after") or query.get("scroll_param") or \
+                int(query.get("page", 1)) > 1 or (body.get("pagination") or {}).get("starting_after")
+            key = next((key for m, pattern, key in routes if m == method and pattern.match(url.path)), None)
+            if key is None:
+                status, payload = 404, {"type": "error.list", "request_id": None,
+                                        "errors": [{"code": "not_found", "message": "Resource Not Found"}]}
+            else:
+                empty = {"type": "list", "data": [], "pages": {"type": "pages", "next": None}}
+                status, payload = 200, empty if following else examples[key][0]
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            self.answer("GET")
+
+        def do_POST(self):
+            self.answer("POST")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("version", ["2.14", "2.16"])
+def test_the_specs_examples_sync_with_every_stream_selected(tmp_path, version):
+    examples = json.loads((ROOT / "tests" / "fixtures" / f"openapi-{version}-examples.json").read_text())["examples"]
+    server = serve_examples(examples)
+    try:
+        url = "http://127.0.0.1:%d" % server.server_address[1]
+        catalog = select_streams(json.loads((ROOT / "catalog.json").read_text()), {s.name for s in STREAMS})
+        run = run_tap(tmp_path, tap_config(url, api_version=version, custom_object_types=["Order"], max_retries=0),
+                      catalog=catalog, check=False)
+    finally:
+        server.shutdown()
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.state["owed"] == [] and "Traceback" not in run.stderr
+    assert run.records("conversations") and run.records("conversation_parts") and run.records("admins")
+    if version == "2.14":  # endpoints 2.14 lacks: each skipped with one warning, the rest synced
+        for stream in ("conversation_handling_events", "macros", "office_hours_schedules"):
+            assert len(warnings_about(run, f"skipping {stream}")) == 1 and not run.records(stream), stream
+        # (/conversations/attributes is GET /conversations/{id} to a server without it: a body without its list)
+        assert not run.records("conversation_attributes") and not run.records("deleted_conversations")
+    else:
+        assert run.records("conversation_handling_events") and "skipping" not in run.stderr

@@ -103,9 +103,9 @@ class Endpoints:
         count = len({entry[1] for entry in held})
         last = held[-1][3]
         if all(getattr(entry[3], "status", None) == 404 for entry in held):
-            self._close(name, "refused", f"Intercom answered 404 for each of the first {count} records asked "
-                                         f"and served none ({last}): it does not serve this endpoint to this "
-                                         "workspace or API version")
+            asked = f"each of the first {count} records asked" if count > 1 else "the one record asked"
+            self._close(name, "refused", f"Intercom answered 404 for {asked} and served none ({last}): it does not "
+                                         "serve this endpoint to this workspace or API version")
         else:
             self._close(name, "failed", f"the first {count} fetches failed and none answered (last: {last})")
 
