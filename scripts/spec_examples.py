@@ -24,7 +24,8 @@ OPERATIONS = [("get", "/admins"), ("get", "/teams"), ("get", "/tags"), ("get", "
               ("get", "/news/news_items"), ("get", "/news/newsfeeds"), ("get", "/subscription_types"),
               ("get", "/calls"), ("post", "/calls/search"), ("get", "/internal_articles"),
               ("get", "/away_status_reasons"), ("get", "/office_hours_schedules"), ("get", "/conversations/attributes"),
-              ("get", "/macros"), ("get", "/custom_object_instances/{id}"), ("get", "/conversations/{id}/handling_events")]
+              ("get", "/macros"), ("get", "/custom_object_instances/{id}"),
+              ("get", "/conversations/{id}/handling_events")]
 
 
 def main(spec_path):

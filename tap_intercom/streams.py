@@ -137,7 +137,8 @@ class ContactList:
 
 def fetch_contact_list(path, name, client, contact_id):
     endpoint = f"/contacts/{{id}}/{name}"
-    # A failure (a 404 too: it may be transient) keeps the first 10 items and owes the list (owed.py).
+    # A failure (a 404 too: it may be transient) keeps the first 10 items and owes the list (owed.py); refused
+    # for every contact, the lists stay as embedded and contact_tags/contact_companies are skipped (record_fetches.py).
     pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
              else pagers.numbered_pages(client, path, "data", SUBLIST_PAGE_SIZE, endpoint=endpoint))
     try:
@@ -188,7 +189,8 @@ def conversation_fetches(conversation, _fields, kind="conversation"):
 def fetch_conversation(conversation_id, client, kind="conversation"):
     """A conversation or ticket with its parts."""
     # Bodies stay HTML, as Intercom stores them (display_as=plaintext would drop links and formatting).
-    # A failure (a 404 too: it may be transient) writes the conversation and owes its parts (owed.py).
+    # A failure (a 404 too: it may be transient) writes the conversation and owes its parts (owed.py); refused or
+    # failing for every record, the parts stream alone stops (record_fetches.Endpoints).
     return client.get(f"/{kind}s/{conversation_id}", endpoint=f"/{kind}s/{{id}}")
 
 

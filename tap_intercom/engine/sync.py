@@ -15,6 +15,10 @@ Concurrency, and why it keeps bookmarks safe:
 - per-record fetches (conversation parts, contacts' long tag/company/note lists) run in one bounded worker
   pool; a record comes to the engine once its own are done, a page's end once every record before it has
   (record_fetches.py), so a batch never holds a record whose children are missing;
+- what each per-record endpoint turns out to be (answering, refused, failing) is judged in record order by the
+  source's thread (record_fetches.Endpoints): a refused or failing one stops its child streams alone, whose
+  bookmarks then stay where they were while the parent's and the siblings' move (owed.py says why that loses
+  nothing); the main thread reports them (`_skip`: one warning, exit 0; `_fail`: exit 1);
 - the main thread is the only writer of stdout: it writes a batch, then moves the batch's bookmarks forward,
   then writes STATE. A STATE therefore never covers a record that is not already on stdout.
 """
