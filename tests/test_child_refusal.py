@@ -121,6 +121,21 @@ def test_a_child_failing_for_every_record_stops_alone_and_the_next_run_fills_it(
     assert again.state["owed"] == [] and "skipping" not in again.stderr
 
 
+def test_owed_fetches_overflowing_stop_that_child_alone(tmp_path, make_emulator):
+    """An endpoint that answered, then 404 for every later record: each is that record's own (owed) until more than
+    MAX_OWED are; then that child stops, and the conversations finish and move."""
+    emulator = make_emulator(seed=3, contacts=5, companies=2, conversations=120, tickets=1, activity_logs=5)
+    config = tap_config(emulator.url)
+    catalog = select_streams(discover(tmp_path, config), {"conversations", "conversation_handling_events"})
+    emulator.faults(method="GET", path="/conversations/2", kind="404", count=10000, after=5)
+    run = run_tap(tmp_path, config, catalog=catalog, check=False)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[-1].startswith("tap-intercom: error: conversation_handling_events failed: more "
+                                                  "than 100 per-record fetches failed")
+    assert len(run.records("conversations")) == 120 and moved(run, "conversations")
+    assert not moved(run, "conversation_handling_events") and len(run.state["owed"]) == 100
+
+
 def test_one_record_refused_with_a_404_is_a_refusal_not_an_owed_fetch(tmp_path, make_emulator):
     """With one conversation, its handling events answering 404 is all the run learns: skipped, exit 0."""
     emulator = make_emulator(seed=3, contacts=5, companies=2, conversations=1, tickets=1, activity_logs=5)
