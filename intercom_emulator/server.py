@@ -81,6 +81,7 @@ class Emulator:
         self.faults = Faults(fault_rate, fault_kinds, fault_seed)
         self.stats_counter = Stats()
         self.tokens = {token: "all"}
+        self.refused_routes = {}  # "GET /conversations/{id}" -> an error kind every call of that route answers
         self.latency_ms, self.slow_seconds = float(latency_ms), float(slow_seconds)
         self._server = self._thread = None
         self.url = None
@@ -163,6 +164,13 @@ class Emulator:
         self.faults.configure(cfg.get("fault_rate"), cfg.get("fault_kinds"), cfg.get("fault_seed"))
         if "extra_fields" in cfg:  # fields Intercom starts sending (extras.py)
             self.ws.extras.configure(cfg["extra_fields"] or {})
+        for route, kind in (cfg.get("refused_routes") or {}).items():
+            if kind is None:
+                self.refused_routes.pop(route, None)
+            elif str(kind) in FAULT_ERRORS and str(kind) != "scroll_reset":
+                self.refused_routes[route] = str(kind)
+            else:
+                raise ValueError("a refused route answers one of %s, not %r" % (sorted(FAULT_ERRORS), kind))
         for tok, scopes in (cfg.get("tokens") or {}).items():
             if scopes is None:
                 self.tokens.pop(tok, None)
@@ -177,6 +185,7 @@ class Emulator:
                 "scroll_expiry": self.api.scroll_expiry, "scroll_page_size": self.api.scroll_page_size,
                 "fault_rate": self.faults.rate, "fault_kinds": list(self.faults.kinds),
                 "tokens": dict(self.tokens), "clock": self.ws.clock, "now": self.ws.now(),
+                "refused_routes": dict(self.refused_routes),
                 "extra_fields": self.ws.extras.config()}
 
     # ---- control API ----------------------------------------------------------------------------------
@@ -232,11 +241,11 @@ class Emulator:
         self.stats_counter.begin("%s %s" % (method, template), version, write)
         status = "dropped"
         try:
-            status = self._pipeline(h, method, path, query, raw, version, scope, fn, params)
+            status = self._pipeline(h, method, path, query, raw, version, scope, fn, params, template)
         finally:
             self.stats_counter.end(status)
 
-    def _pipeline(self, h, method, path, query, raw, version, scope, fn, params):
+    def _pipeline(self, h, method, path, query, raw, version, scope, fn, params, template=None):
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000.0)  # per request thread: other requests keep flowing
         fault = self.faults.pick(method, path)
@@ -257,6 +266,10 @@ class Emulator:
         if not allowed:
             msg = "Exceeded rate limit of %d in %g_seconds" % (self.limiter.limit, self.limiter.window)
             return h.reply(429, error_body("rate_limit_exceeded", msg), rl)
+        refused = self.refused_routes.get("%s %s" % (method, template))
+        if refused:  # a route this workspace, plan or version does not serve (or that is broken), for every record
+            code, message = FAULT_ERRORS[refused]
+            return h.reply(400 if refused == "unavailable" else int(refused), error_body(code, message), rl)
         if version not in VERSIONS:
             return h.reply(400, error_body("intercom_version_invalid",
                                            "The requested version %s could not be found" % version), rl)

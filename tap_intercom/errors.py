@@ -37,3 +37,11 @@ class PendingJobsFull(ApiError):
 
 class ExportError(ApiError):
     """An export that cannot be read: a failed job (after its retry), a download in no known format."""
+
+
+def refusal(error):
+    """Whether Intercom refuses the call to this token, plan or API version for every record alike: 403 (a
+    missing scope, `api_plan_restricted`) or 400 "not available" (`intercom_version_invalid`, "Requested resource
+    is not available in current API version"). A stream meeting one is skipped, not failed."""
+    status = getattr(error, "status", None)
+    return status == 403 or (status == 400 and "not available" in str(error))

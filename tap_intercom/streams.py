@@ -96,6 +96,8 @@ class Stream:
     version: Optional[str] = None  # a shared source read with this Intercom-Version when the stream is selected
     search_params: Optional[dict] = None  # ... and with these query parameters on its path (newer.py)
     selected_by_default: bool = True
+    completes: bool = False  # its fetches complete its own records (a contact's long lists) rather than make its
+    # rows: an endpoint Intercom refuses leaves the records as listed instead of skipping the stream (record_fetches.py)
 
     @property
     def automatic(self):
@@ -135,7 +137,8 @@ class ContactList:
 
 def fetch_contact_list(path, name, client, contact_id):
     endpoint = f"/contacts/{{id}}/{name}"
-    # A failure (a 404 too: it may be transient) keeps the first 10 items and owes the list (owed.py).
+    # A failure (a 404 too: it may be transient) keeps the first 10 items and owes the list (owed.py); refused
+    # for every contact, the lists stay as embedded and contact_tags/contact_companies are skipped (record_fetches.py).
     pages = (pagers.listing_pages(client, path, "data", endpoint=endpoint) if name == "tags"
              else pagers.numbered_pages(client, path, "data", SUBLIST_PAGE_SIZE, endpoint=endpoint))
     try:
@@ -186,7 +189,8 @@ def conversation_fetches(conversation, _fields, kind="conversation"):
 def fetch_conversation(conversation_id, client, kind="conversation"):
     """A conversation or ticket with its parts."""
     # Bodies stay HTML, as Intercom stores them (display_as=plaintext would drop links and formatting).
-    # A failure (a 404 too: it may be transient) writes the conversation and owes its parts (owed.py).
+    # A failure (a 404 too: it may be transient) writes the conversation and owes its parts (owed.py); refused or
+    # failing for every record, the parts stream alone stops (record_fetches.Endpoints).
     return client.get(f"/{kind}s/{conversation_id}", endpoint=f"/{kind}s/{{id}}")
 
 
@@ -242,10 +246,10 @@ def paged(path, envelope):
 
 STREAMS = [
     Stream("users", "contact", ("id",), CONTACT_SEARCH, "updated_at", role="user",
-           fetches=contact_list_fetches, rows=contact_rows,
+           fetches=contact_list_fetches, rows=contact_rows, completes=True,
            description="Contacts with role user, with complete tag, company and note lists."),
     Stream("contacts", "contact", ("id",), CONTACT_SEARCH, "updated_at", role="lead",
-           fetches=contact_list_fetches, rows=contact_rows,
+           fetches=contact_list_fetches, rows=contact_rows, completes=True,
            description="Leads (contacts with role lead), with complete tag, company and note lists."),
     Stream("social_profiles", "social_profile", ("contact_id", "name", "url"), CONTACT_SEARCH,
            "contact_updated_at", rows=social_profile_rows,
@@ -332,10 +336,12 @@ STREAMS += [
 # version and not selected by default (they grow without bound).
 STREAMS += [
     Stream("users_history", "contact", ("id", "updated_at"), CONTACT_SEARCH, "updated_at", role="user",
-           fetches=contact_list_fetches, rows=contact_rows, history=True, selected_by_default=False,
+           fetches=contact_list_fetches, rows=contact_rows, completes=True, history=True,
+           selected_by_default=False,
            description="Every version of each user the tap read (one row per updated_at seen)."),
     Stream("contacts_history", "contact", ("id", "updated_at"), CONTACT_SEARCH, "updated_at", role="lead",
-           fetches=contact_list_fetches, rows=contact_rows, history=True, selected_by_default=False,
+           fetches=contact_list_fetches, rows=contact_rows, completes=True, history=True,
+           selected_by_default=False,
            description="Every version of each lead the tap read (one row per updated_at seen)."),
     Stream("companies_history", "company", ("id", "updated_at"), COMPANY_SCROLL, "updated_at", history=True,
            selected_by_default=False,

@@ -15,6 +15,10 @@ Concurrency, and why it keeps bookmarks safe:
 - per-record fetches (conversation parts, contacts' long tag/company/note lists) run in one bounded worker
   pool; a record comes to the engine once its own are done, a page's end once every record before it has
   (record_fetches.py), so a batch never holds a record whose children are missing;
+- what each per-record endpoint turns out to be (answering, refused, failing) is judged in record order by the
+  source's thread (record_fetches.Endpoints): a refused or failing one stops its child streams alone, whose
+  bookmarks then stay where they were while the parent's and the siblings' move (owed.py says why that loses
+  nothing); the main thread reports them (`_skip`: one warning, exit 0; `_fail`: exit 1);
 - the main thread is the only writer of stdout: it writes a batch, then moves the batch's bookmarks forward,
   then writes STATE. A STATE therefore never covers a record that is not already on stdout.
 """
@@ -30,7 +34,7 @@ from tap_intercom.engine import reconcile
 from tap_intercom.reading import content_export, newer, readahead, record_fetches, reporting, windows
 from tap_intercom.http.client import IntercomClient
 from tap_intercom.http.concurrency import FetchPool
-from tap_intercom.errors import ApiError, TapError
+from tap_intercom.errors import TapError, refusal
 from tap_intercom.reading.owed import MAX_OWED, refetch
 from tap_intercom.engine.progress import Progress
 from tap_intercom.reading.record_fetches import NOTHING, PAGE_END
@@ -54,19 +58,14 @@ class Batch:
     owed: list = field(default_factory=list)  # (stream, record id, reason or None when settled), for owed.py
     activated: list = field(default_factory=list)  # streams whose ACTIVATE_VERSION is in lines
     marks: list = field(default_factory=list)  # (stream, {key: epoch} or None): a report's run under way (reporting.py)
+    dropped: list = field(default_factory=list)  # ("skip" | "fail" | "partial", [streams], detail): streams of
+    # the source stopped for the run (a refused or failing per-record endpoint, owed fetches overflowing)
 
 
 @dataclass
 class Failure:
     error: BaseException
     group: str  # the group's name
-
-
-def _forbidden(error):
-    """403 (a missing scope, api_plan_restricted) or 400 "not available" (a resource the API version or the
-    workspace's plan lacks): the stream is skipped, not failed."""
-    status = getattr(error, "status", None)
-    return status == 403 or (status == 400 and "not available" in str(error))
 
 
 class Engine:
@@ -83,6 +82,7 @@ class Engine:
         state.owed.keep_only(selected)
         self.owed_at_start = state.owed.of(selected)
         self.rejected = []  # records that fit their schema in no way (any producer appends)
+        self.skipped = []  # streams skipped for the run, each with one warning (_skip: the one place they are)
         self.plans = reconcile.plan_streams([s.stream for s in selections], state, config, time.time())
 
     def _groups(self, selections):
@@ -140,6 +140,8 @@ class Engine:
                     self.state.advance(stream_name, value)
                 for stream_name in item.activated:
                     reconcile.completed(self.state, stream_name)
+                for kind, streams, detail in item.dropped:
+                    self._dropped(kind, streams, detail, failed)
                 for stream_name, run in item.marks:  # a report's run under way, or finished (None)
                     info = self.state.passes.setdefault(stream_name, {})
                     for key in reporting.RUN_KEYS:
@@ -148,7 +150,7 @@ class Engine:
                 if item.done:
                     running.remove(item.done)
                     progress.done(self._streams_of(item.done))
-                if item.advances or item.done or item.owed or item.activated or item.marks:
+                if item.advances or item.done or item.owed or item.activated or item.marks or item.dropped:
                     self.state.currently_syncing = running[0] if running else None
                     self.writer.write([state_message(self.state.value())])
                     self.writer.flush()
@@ -164,13 +166,37 @@ class Engine:
             raise TapError("; ".join(problems))
 
     def _report(self, failure, failed):
-        error, names = failure.error, ", ".join(self._streams_of(failure.group))
+        error, names = failure.error, self._streams_of(failure.group)
         if not isinstance(error, Exception) or getattr(error, "status", None) == 401:
             raise error  # a bad token fails every stream: stop now
-        if _forbidden(error) or (getattr(error, "status", None) == 404 and self._newer(failure.group)):
-            LOGGER.warning("skipping %s: %s", names, error)
+        if refusal(error) or (getattr(error, "status", None) == 404 and self._newer(failure.group)):
+            self._skip(names, str(error))
             return
         detail = str(error) if isinstance(error, TapError) else f"internal error: {type(error).__name__}: {error}"
+        self._fail(names, detail, failed)
+
+    def _dropped(self, kind, streams, detail, failed):
+        """Streams a source stopped alone (record_fetches.Endpoints, owed fetches overflowing): the rest of the
+        source went on."""
+        if kind == "skip":
+            self._skip(streams, detail)
+            for name in streams:  # as for a stream not selected: no run of this kind would settle them
+                self.state.owed.drop(name)
+        elif kind == "fail":
+            self._fail(streams, detail, failed)
+        else:  # "partial": streams whose records go on without what a refused endpoint would have completed
+            LOGGER.warning("%s: %s", ", ".join(streams), detail)
+
+    def _skip(self, streams, detail):
+        """The one place a stream is skipped for the run (Intercom refuses it): one warning, its bookmark where it
+        was, the exit code as if it were not selected."""
+        meltano = "; ".join(f"meltano select tap-intercom --exclude {name} '*'" for name in streams)
+        LOGGER.warning("skipping %s: %s. To skip it quietly, deselect it (catalog: \"selected\": false; Meltano: "
+                       "%s)", ", ".join(streams), detail.rstrip("."), meltano)
+        self.skipped += streams
+
+    def _fail(self, streams, detail, failed):
+        names = ", ".join(streams)
         LOGGER.error("%s failed: %s; the other streams go on", names, detail)
         failed.append(f"{names} failed: {detail}")
 
@@ -263,7 +289,7 @@ class Engine:
             work = NOTHING
             for taker in takers:
                 stream = taker[0].stream
-                if stream.fetches:
+                if stream.fetches and stream.name not in dead:
                     wanted = stream.fetches(record, taker[0].fields)
                     if wanted:
                         work = {} if work is NOTHING else work
@@ -274,31 +300,62 @@ class Engine:
         lines, counts, incomplete = [], collections.Counter(), set()
         extracted = epoch_to_rfc3339(int(time.time())).encode()
         high = None
-        for record, takers, fetched, failures in record_fetches.in_order(pages, plan, self.pool, self.client):
+        # What the source's per-record endpoints turn out to be (record_fetches.Endpoints), and the streams of
+        # this source stopped for the run because of them: no more rows, no bookmark moved from then on.
+        endpoints = record_fetches.Endpoints(s.stream.name for s in group if s.stream.completes)
+        dead, dropped = set(), []
+
+        def stop(kind, streams, detail):
+            if kind != "partial":
+                streams = [name for name in streams if name not in dead]
+                dead.update(streams)
+                incomplete.update(streams)
+            if streams:
+                dropped.append((kind, streams, detail))
+
+        def owe(stream_name, record_id, reason):
+            if stream_name in dead:
+                return
+            if not self.state.owed.reserve():  # the list is full: this stream stops, the others go on
+                stop("fail", [stream_name], f"more than {MAX_OWED} per-record fetches failed; it stops here, its "
+                                            f"bookmark behind the records it could not complete (last: {reason})")
+                return
+            owed.append((stream_name, record_id, reason))
+            incomplete.add(stream_name)
+
+        def hear():
+            for kind, *news in endpoints.take():
+                if kind == "owe":
+                    owe(*news)
+                else:
+                    stop(kind, *news)
+
+        for record, takers, fetched, failures in record_fetches.in_order(pages, plan, self.pool, self.client,
+                                                                         endpoints):
+            hear()
             if record is PAGE_END:  # `takers` holds the page: a search's page carries the bookmark it makes safe
                 safe = getattr(takers, "safe", None)
-                advances = [(name, cap(safe)) for name in names] if safe is not None else []
-                yield Batch(lines, dict(counts), advances, owed=owed)
-                lines, counts, owed = [], collections.Counter(), []
+                moving = [name for name in names if name not in dead and name not in endpoints.holding()]
+                advances = [(name, cap(safe)) for name in moving] if safe is not None else []
+                yield Batch(lines, dict(counts), advances, owed=owed, dropped=dropped)
+                lines, counts, owed, dropped = [], collections.Counter(), [], []
                 extracted = epoch_to_rfc3339(int(time.time())).encode()
                 continue
-            if failures:
-                incomplete.update(failures)
-                for stream_name, reason in failures.items():
-                    if not self.state.owed.reserve():
-                        raise ApiError(f"more than {MAX_OWED} per-record fetches failed; {stream_name} stops here, "
-                                       f"its bookmark behind the records it could not complete (last: {reason})")
-                    owed.append((stream_name, str(record.get("id")), reason))
+            record_id = str(record.get("id"))
+            for stream_name, reason in failures.items():  # owed now, or held (HELD: owed or dropped once the
+                if reason:  # endpoint is known)
+                    owe(stream_name, record_id, reason)
             if redone and id(record) in redone:
-                record_id = str(record.get("id"))
                 owed += [(stream_name, record_id, None) for stream_name, _ in self.owed_at_start.get(record_id, ())
-                         if stream_name in names and stream_name not in failures]
+                         if stream_name in names and stream_name not in failures and stream_name not in dead]
             else:
                 cursor = cursor_epoch(record.get(source.cursor))
                 if cursor is not None and (high is None or cursor > high):
                     high = cursor
             for selection, _, _, rows_of, shape, encoder in takers:
                 name = selection.stream.name
+                if name in dead:
+                    continue
                 rows = rows_of(record, fetched.get(name)) if rows_of else (record,)
                 for row in rows:
                     if not shape.known.issuperset(row) or shape.watch and shape.mistyped(row):
@@ -310,16 +367,19 @@ class Engine:
                         self.rejected.append(str(exc))
                         incomplete.add(name)
                 counts[name] += len(rows)
+        endpoints.finish()  # an endpoint still undecided is decided now: its streams' fate before any bookmark
+        hear()
         if source.incremental and high is not None:
             # Other sources (the scroll, activity logs) move only now; never past the moment reading began,
             # so a record changed during the sync is read again next time rather than skipped.
-            yield Batch(lines, dict(counts), [(name, cap(high)) for name in names], owed=owed)
-        elif lines or owed:
-            yield Batch(lines, dict(counts), owed=owed)
+            yield Batch(lines, dict(counts), [(name, cap(high)) for name in names if name not in dead], owed=owed,
+                        dropped=dropped)
+        elif lines or owed or dropped:
+            yield Batch(lines, dict(counts), owed=owed, dropped=dropped)
         # Read to the end: the new version is whole, unless a record of it was skipped or owes a fetch (then
         # activating would remove that record's rows; a pass resumes next run and activates then).
         activated = [name for name in names if self.plans[name].activates and name not in incomplete]
-        for name in sorted(set(names) & incomplete):
+        for name in sorted(set(names) & incomplete - dead):
             if self.plans[name].activates:
                 LOGGER.warning("%s: not activating version %d: some of its records were skipped or owe a fetch",
                                name, self.plans[name].version)

@@ -411,7 +411,7 @@ def _api_error(method, path, status, content):
                         code)
     if status == 403:
         return ApiError(f"the access token may not call {method} {path} ({detail}): the app needs that "
-                        "permission (scope) or the workspace that plan; deselect the stream to skip it quietly",
+                        "permission (scope) or the workspace that plan",
                         status, code)
     if status == 404:
         return NotFound(f"{method} {path}: {detail}", status, code)

@@ -5,17 +5,15 @@ instances, conversation handling events and contacts' merge history.
 A Source (or a stream of a shared source) names the version it needs (`version="2.16"`); its calls alone are
 sent with that version, the rest of the run keeps `api_version` (as deleted_conversations.py does). Where
 Intercom refuses the call (400 "not available", 403, or a 404 for the version) the engine skips the stream
-with one warning (sync.py `_forbidden`); a per-record fetch that is refused says so once and yields nothing
-rather than owing a fetch per record.
+with one warning (sync.py `_skip`); a per-record fetch (handling events) is refused by the same rule as every
+other per-record fetch (record_fetches.Endpoints), never owed once per record.
 """
 import logging
-import threading
 import time
 from functools import partial
 from urllib.parse import quote
 
 from tap_intercom.reading import pagers
-from tap_intercom.errors import ApiError
 from tap_intercom.records.timestamps import cursor_epoch
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -109,11 +107,6 @@ def custom_object_pages(client, _since, source):
 # ---- conversation handling events: a child of the conversation search ------------------------------------
 
 HANDLING_VERSION = "2.16"
-_refusal = {"said": False, "lock": threading.Lock()}
-
-
-class Refused:
-    """A fetch Intercom refuses for every record (scope, version): no rows, nothing owed."""
 
 
 def handling_event_fetches(conversation, _fields):
@@ -121,20 +114,11 @@ def handling_event_fetches(conversation, _fields):
 
 
 def fetch_handling_events(conversation_id, client):
-    # A failure (a 404 too: the conversation may be deleted, which owed.py confirms) owes the fetch.
-    try:
-        return client.get(f"/conversations/{conversation_id}/handling_events",
-                          endpoint="/conversations/{id}/handling_events",
-                          version=needed(client.headers.get("Intercom-Version", ""), HANDLING_VERSION))
-    except ApiError as exc:
-        status = exc.status
-        if status == 403 or (status == 400 and "not available" in str(exc)):
-            with _refusal["lock"]:
-                if not _refusal["said"]:
-                    _refusal["said"] = True
-                    LOGGER.warning("skipping conversation_handling_events: %s", exc)
-            return Refused
-        raise
+    # A failure is judged with every per-record fetch's (record_fetches.Endpoints): refused for every conversation
+    # (403, 400 "not available", 404 before any answer) skips the stream; a conversation's own is owed.
+    return client.get(f"/conversations/{conversation_id}/handling_events",
+                      endpoint="/conversations/{id}/handling_events",
+                      version=needed(client.headers.get("Intercom-Version", ""), HANDLING_VERSION))
 
 
 def handling_event_rows(conversation, fetched):

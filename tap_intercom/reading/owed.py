@@ -1,11 +1,23 @@
-"""Per-record fetches owed to the next runs: a conversation's parts, a contact's long tag/company/note lists.
+"""Per-record fetches owed to the next runs: a conversation's or ticket's parts, its handling events, a contact's long
+tag/company/note lists.
 
 When such a fetch keeps failing after its retries, or answers 404 for a record that may still exist (Intercom
-sometimes answers 404 for a moment), the record itself is still written and its bookmark still moves: one bad
-record must not hold back its stream. What is missing is kept in STATE under "owed" and fetched again first by
-the next runs, with a warning each time; it is settled when a run gets it, or when Intercom confirms the
-record was deleted (conversations), and given up (with a warning) after it failed in MAX_RUNS runs. The list
-is bounded: past MAX_OWED the source stops, so its bookmark stays behind.
+sometimes answers 404 for a moment, and a conversation deleted since the search answers 404 too), the record
+itself is still written and its bookmark still moves: one bad record must not hold back its stream. What is
+missing is kept in STATE under "owed" and fetched again first by the next runs, with a warning each time; it is
+settled when a run gets it, or when Intercom confirms the record was deleted (conversations), and given up (with a
+warning) after it failed in MAX_RUNS runs. The list is bounded: past MAX_OWED the stream owing one more stops for
+the run (its bookmark stays behind), the others go on.
+
+A failure is only owed once its endpoint is known to answer (record_fetches.Endpoints): one that no record got an
+answer from is not one record's trouble but the endpoint's. Refused for every record (403, 400 "not available",
+404 for the first 3 asked), its child streams are skipped and nothing is owed; failing for every record, they stop
+and nothing is owed either. Neither loses anything, because bookmarks are per stream, not per source: STATE holds
+one for conversations and one for conversation_parts, though both are read from one conversation search. A child
+that stopped keeps its own bookmark where its last good run left it, while its parent's and its siblings' move;
+the next run reads the source from the oldest bookmark of its streams (sync.py `_read_source`) and fetches the
+child again for every record past the child's own bookmark. Until its endpoint is known, a child's failures are
+held and its bookmark does not move past them, so a run killed meanwhile owes nothing it could lose.
 
 In STATE: "owed": [{"stream": "conversation_parts", "id": "123", "runs": 1}, ...] (empty when nothing is owed).
 """
@@ -63,6 +75,17 @@ class Owed:
             del self._runs[(stream, record_id)]
             LOGGER.warning("%s is not selected: dropping its owed fetch for record %s", stream, record_id)
         self._reserved = len(self._runs)
+
+    def drop(self, stream):
+        """Forget what is owed to a stream skipped for the run (Intercom refuses what it needs): as for a stream
+        not selected, no run like this one would settle it."""
+        dropped = [key for key in self._runs if key[0] == stream]
+        for key in dropped:
+            del self._runs[key]
+        if dropped:
+            LOGGER.warning("%s is skipped: dropping its %d owed fetch(es)", stream, len(dropped))
+            with self._lock:
+                self._reserved -= len(dropped)
 
     def reserve(self):
         """Room for one more owed fetch (any producer thread); False when the list is full."""
