@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,16 @@ class TapRun:
     @property
     def state(self):
         return self.states[-1] if self.states else None
+
+
+def wait_until(condition, what, timeout=60):
+    """Wait for `condition()` to hold, polling, at most `timeout` seconds: tests wait on what they need, never on a
+    fixed sleep (a busy machine only makes the wait longer, not the test wrong)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s for {what}")
+        time.sleep(0.02)
 
 
 def write_json(tmp_path, name, value):
