@@ -722,12 +722,14 @@ def test_cli(tmp_path):
         p.wait(10)
 
 
-PEER_PY = os.path.join(ROOT, "..", "peer-venv", "bin", "python")
+# the published peer (tap-intercom 2.2.5) in its own venv, made by scripts/e2e_setup.sh; its runner in ../shared
+PEER_PY = os.path.join(ROOT, ".e2e", "peer", "bin", "python")
 RUN_PEER = os.path.join(ROOT, "..", "shared", "peer", "run_peer.py")
 
 
-@pytest.mark.skipif(not (os.path.exists(PEER_PY) and os.path.exists(RUN_PEER)), reason="peer tap not installed")
 def test_peer_full_sync(tmp_path):
+    assert os.path.exists(PEER_PY), f"{PEER_PY} is missing: run scripts/e2e_setup.sh (scripts/test.sh does)"
+    assert os.path.exists(RUN_PEER), f"{RUN_PEER} is missing: ../shared must sit beside the checkout, as in CI"
     e = make(contacts=120, companies=20, conversations=25)
     try:
         env = dict(os.environ, INTERCOM_BASE_URL=e.url)
