@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 
-
 from conftest import ROOT, TOKEN, run_tap, tap_config, write_json
 from test_e2e_meltano import MELTANO, base_env, read_jsonl
 from test_e2e_postgres import epoch, require_e2e_setup
