@@ -95,6 +95,7 @@ def run(args, redact):
     if args.discover:
         from tap_intercom.sampling import discovery_client, read_types, sample
         client = discovery_client(config)
+        check_token(client, unreachable_is_fatal=False)  # unreachable: the bundled schemas stand
         types = read_types(client) if config.typed_custom_attributes else None
         catalog = discover(types, sample(client, config, STREAMS))
         json.dump(_with_reports(catalog, config, client), sys.stdout, indent=2)
@@ -125,7 +126,24 @@ def run(args, redact):
     # rate limit (76 -> 160 MB): cycles made while waiting kept parsed pages alive longer.
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
-    Engine(config, selections, state).run()
+    engine = Engine(config, selections, state)
+    check_token(engine.client, unreachable_is_fatal=True)
+    engine.run()
+
+
+def check_token(client, unreachable_is_fatal):
+    """One cheap call (GET /me: the token's admin and workspace) before anything reaches stdout, so a rejected
+    token stops the run with stdout empty: a target creates its tables on the first SCHEMA. (Holding SCHEMA
+    messages back until some answer proved the token would save this call, but sources that make no call, and
+    answers that are neither, would need their own rules.) Any answer but a 401 proves the token: /me wants the
+    read_admins scope, which a token may lack (403), and the streams then say what else it lacks."""
+    try:
+        client.get("/me")
+    except TapError as exc:
+        status = getattr(exc, "status", None)
+        if status == 401 or (status is None and unreachable_is_fatal):
+            raise
+        LOGGER.debug("token check: %s (the token was not refused)", exc)
 
 
 def _with_reports(catalog, config, client=None):
