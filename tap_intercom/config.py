@@ -48,6 +48,9 @@ SETTINGS = {
                                    "state: a reopened conversation changes its row)."),
     "reporting_window_days": (1, "Days of a dataset per export job (a job and its file stay small; a long backfill "
                                  "may take more)."),
+    "fail_on_skipped_streams": (False, "true: a stream skipped because Intercom refused it (a scope the token lacks, "
+                                       "a plan, an endpoint not available) makes the run exit 1 once the others "
+                                       "finished; false: a warning, exit 0."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
@@ -80,6 +83,7 @@ class Config:
     workspace_timezone: str = "UTC"
     reporting_lookback_days: float = 3
     reporting_window_days: float = 1
+    fail_on_skipped_streams: bool = False
 
 
 def read_json_file(path, what):
@@ -186,11 +190,8 @@ def load_config(path):
                               f"{0 if name in _ZERO_ALLOWED else 1}, got {raw.get(name)!r}")
     if values["page_size"] > 150:
         raise ConfigError("config: page_size must be at most 150 (Intercom's limit)")
-    typed_custom_attributes = values["typed_custom_attributes"]
-    if isinstance(typed_custom_attributes, str) and typed_custom_attributes.lower() in ("true", "false"):
-        typed_custom_attributes = typed_custom_attributes.lower() == "true"  # from an environment variable
-    if not isinstance(typed_custom_attributes, bool):
-        raise ConfigError(f"config: typed_custom_attributes must be true or false, got {typed_custom_attributes!r}")
+    typed_custom_attributes, fail_on_skipped = (_flag(values, name) for name in ("typed_custom_attributes",
+                                                                                  "fail_on_skipped_streams"))
     custom_object_types = _names(values["custom_object_types"], "custom_object_types",
                                  'custom object type names (e.g. ["Order"])')
     for name in ("api_version", "user_agent"):
@@ -222,7 +223,17 @@ def load_config(path):
         workspace_timezone=timezone,
         reporting_lookback_days=values["reporting_lookback_days"],
         reporting_window_days=values["reporting_window_days"],
+        fail_on_skipped_streams=fail_on_skipped,
     )
+
+
+def _flag(values, name):
+    value = values[name]
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        value = value.lower() == "true"  # from an environment variable
+    if not isinstance(value, bool):
+        raise ConfigError(f"config: {name} must be true or false, got {value!r}")
+    return value
 
 
 def _names(value, setting, what):

@@ -159,7 +159,9 @@ class Engine:
             self.writer.flush()
         problems = failed + ([f"{len(self.rejected)} record(s) skipped: they fit their schema in no way"]
                              if self.rejected else []) + \
-            ([f"{len(self.state.owed)} per-record fetch(es) owed to the next run"] if len(self.state.owed) else [])
+            ([f"{len(self.state.owed)} per-record fetch(es) owed to the next run"] if len(self.state.owed) else []) + \
+            ([f"skipped (fail_on_skipped_streams): {', '.join(sorted(self.client.skipped))}"]
+             if self.config.fail_on_skipped_streams and self.client.skipped else [])
         if problems:
             raise TapError("; ".join(problems))
 
@@ -169,6 +171,7 @@ class Engine:
             raise error  # a bad token fails every stream: stop now
         if _forbidden(error) or (getattr(error, "status", None) == 404 and self._newer(failure.group)):
             LOGGER.warning("skipping %s: %s", names, error)
+            self.client.skipped.update(self._streams_of(failure.group))
             return
         detail = str(error) if isinstance(error, TapError) else f"internal error: {type(error).__name__}: {error}"
         LOGGER.error("%s failed: %s; the other streams go on", names, detail)

@@ -276,6 +276,9 @@ class IntercomClient:
         }
         self.post_headers = {**self.headers, "Content-Type": "application/json"}
         self._thread = threading.local()
+        # streams skipped because Intercom refused their calls (a scope, a plan, "not available"): the engine
+        # and the readers that skip a stream themselves note them here; fail_on_skipped_streams reads it
+        self.skipped = set()
 
     def per_record_thread(self):
         """Mark the calling thread as one of the per-record fetch workers (see RateLimiter.acquire)."""

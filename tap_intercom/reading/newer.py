@@ -133,6 +133,7 @@ def fetch_handling_events(conversation_id, client):
                 if not _refusal["said"]:
                     _refusal["said"] = True
                     LOGGER.warning("skipping conversation_handling_events: %s", exc)
+            client.skipped.add("conversation_handling_events")
             return Refused
         raise
 
