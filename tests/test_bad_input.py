@@ -112,6 +112,25 @@ def test_token_lacking_a_scope_skips_those_streams_with_one_warning(tmp_path, em
     assert limited not in run.stderr
 
 
+def test_fail_on_skipped_streams_makes_a_skipped_stream_fail_the_run(tmp_path, emulator):
+    """For a cron job that must notice a missing scope: off (the default) a skipped stream is a warning and exit
+    0; on, the others still sync, then the run exits 1 naming every stream skipped, whoever skipped it (the
+    engine for a refused source, the reader for deleted_conversations)."""
+    limited = "limited-token-77aa"
+    emulator.configure(tokens={TOKEN: "all", limited: ["read_users_companies", "read_admins", "read_tags"]})
+    config = tap_config(emulator.url, access_token=limited)
+    catalog = select_streams(discover(tmp_path, config), {"users", "tags", "conversations", "deleted_conversations"})
+    quiet = run_tap(tmp_path, config, catalog=catalog)
+    assert quiet.returncode == 0 and "skipping conversations" in quiet.stderr
+    emulator.faults(path="/conversations/deleted", kind="404", count=1)  # an API without it: the reader skips it
+    strict = run_tap(tmp_path, {**config, "fail_on_skipped_streams": "true"}, catalog=catalog, check=False)
+    assert strict.returncode == 1 and "Traceback" not in strict.stderr
+    assert "deleted_conversations: skipped" in strict.stderr  # the reader skipped it, not the engine
+    assert strict.stderr.strip().splitlines()[-1] == \
+        "tap-intercom: error: skipped (fail_on_skipped_streams): conversations, deleted_conversations"
+    assert {"users", "tags"} <= strict.streams() and strict.state["bookmarks"]["users"]  # the others synced
+
+
 @pytest.mark.parametrize("state, phrase", [
     ({"bookmarks": {"users": "2024-01-01T00:00:00Z"}}, "older format"),
     ({"bookmarks": {"users": {"updated_at": "2024-01-01T00:00:00Z"},
