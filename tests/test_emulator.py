@@ -574,6 +574,21 @@ def test_fault_kinds(fresh):
     assert stats["by_status"]["dropped"] == 1 and stats["by_status"]["503"] == 4  # 1 queued + 3 random
 
 
+def test_a_fault_from_after_hits_only_searches_starting_then_or_later(fresh):
+    c = Client(fresh)
+    now = c.control("config")["now"]
+    c.control("faults", {"path": "/contacts/search", "kind": "503", "count": 5, "from_after": now})
+
+    def search(start):
+        return c.post("/contacts/search", {"query": {"operator": "AND", "value": [
+            {"field": "updated_at", "operator": ">", "value": start},
+            {"field": "role", "operator": "=", "value": "user"}]}})
+    assert search(now - 86400).status_code == 200  # starts before: served
+    assert c.post("/contacts/search", {"query": {"field": "role", "operator": "=", "value": "user"}}).status_code \
+        == 200  # no range at all: served
+    error_of(search(now + 86400), 503, "service_unavailable")  # in the workspace's future: faulted
+
+
 def test_latency_is_per_request_and_concurrency_is_counted(fresh):
     """Each request waits out its latency on its own thread: 8 sent at once are all in flight together (a server
     that served them one at a time would never hold more than one), and the emulator counts them."""
