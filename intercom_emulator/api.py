@@ -67,6 +67,9 @@ class Api:
         self.ex = ws.extras
         self.fragments = Fragments(ws.extras)
         self.routes = [  # (method, template, scope, handler); literal segments win over {id}
+            # /me: the token's admin and workspace. Intercom's docs (2.6) say it needs "Read admins" (a guess for
+            # today's tokens; a tap must not depend on it)
+            ("GET", "/me", "read_admins", self.me),
             ("GET", "/admins", "read_admins", self.admins),
             ("GET", "/admins/{id}", "read_admins", self.admin),
             ("GET", "/teams", "read_admins", self.teams),
@@ -111,6 +114,13 @@ class Api:
         return other or (path, None, None, {})
 
     # ---- small lists ----------------------------------------------------------------------------------
+    def me(self, req):
+        hours = self.ws.tz_offset // 3600
+        app = {"type": "app", "id_code": "emulator%032d" % self.ws.seed, "name": "Intercom emulator",
+               "created_at": self.ws.clock - 400 * 86400, "secure": False, "identity_verification": False,
+               "timezone": "UTC" if not hours else "Etc/GMT%+d" % -hours, "region": "US"}
+        return 200, dict(admin_view(self.ws.admins[0], req.version), app=app)
+
     def admins(self, req):
         show = _bool(req.query.get("display_avatar"))
         return 200, {"type": "admin.list",

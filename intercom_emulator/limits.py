@@ -1,4 +1,5 @@
 """Cross-cutting request machinery: the rate limiter, fault injection and request statistics."""
+import json
 import math
 import random
 import threading
@@ -52,18 +53,22 @@ class Faults:
             if seed is not None:
                 self._rng = random.Random(int(seed))
 
-    def queue(self, kind, count=1, path="", method=None, after=0):
-        """Fault the next `count` matching requests, once `after` matching requests have passed unharmed."""
+    def queue(self, kind, count=1, path="", method=None, after=0, from_after=None):
+        """Fault the next `count` matching requests, once `after` matching requests have passed unharmed.
+        `from_after` (epoch seconds): only searches whose updated_at range starts at or after it (a tap's window
+        of updated_at in the workspace's future, say)."""
         if str(kind) not in FAULT_KINDS:
             raise ValueError("unknown fault kind %r" % (kind,))
         with self._lock:
             self._queue.append({"kind": str(kind), "count": int(count), "path": path or "",
-                                "method": method.upper() if method else None, "after": int(after)})
+                                "method": method.upper() if method else None, "after": int(after),
+                                "from_after": None if from_after is None else int(from_after)})
 
-    def pick(self, method, path):
+    def pick(self, method, path, raw=b""):
         with self._lock:
             for f in self._queue:
-                if path.startswith(f["path"]) and f["method"] in (None, method):
+                if path.startswith(f["path"]) and f["method"] in (None, method) and (
+                        f["from_after"] is None or (_range_start(raw) or float("-inf")) >= f["from_after"]):
                     if f["after"] > 0:
                         f["after"] -= 1
                         break
@@ -78,6 +83,25 @@ class Faults:
     def pending(self):
         with self._lock:
             return [dict(f) for f in self._queue]
+
+
+def _range_start(raw):
+    """The lower bound a search body puts on updated_at (`>` or `>=`), None without one."""
+    try:
+        query = json.loads(raw or b"{}").get("query") or {}
+    except (ValueError, AttributeError):
+        return None
+    bounds, todo = [], [query]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            if node.get("field") == "updated_at" and node.get("operator") in (">", ">=") \
+                    and isinstance(node.get("value"), (int, float)):
+                bounds.append(node["value"])
+            todo.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            todo.extend(node)
+    return max(bounds) if bounds else None
 
 
 class Stats:

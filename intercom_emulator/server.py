@@ -138,8 +138,8 @@ class Emulator:
     def mutate(self, **body):
         return self.ws.mutate(body)
 
-    def queue_fault(self, kind, path="", count=1, method=None, after=0):
-        self.faults.queue(kind, count, path, method, after)
+    def queue_fault(self, kind, path="", count=1, method=None, after=0, from_after=None):
+        self.faults.queue(kind, count, path, method, after, from_after)
 
     def open_scroll(self):
         return self.api.open_scroll()
@@ -221,7 +221,7 @@ class Emulator:
             return 200, self.configure(**body)
         if name == "faults":
             self.queue_fault(body.get("kind"), body.get("path", ""), body.get("count", 1), body.get("method"),
-                             body.get("after", 0))
+                             body.get("after", 0), body.get("from_after"))
             return 200, {"queued": self.faults.pending()}
         if name == "mutate":
             return 200, self.mutate(**body)
@@ -248,7 +248,7 @@ class Emulator:
     def _pipeline(self, h, method, path, query, raw, version, scope, fn, params, template=None):
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000.0)  # per request thread: other requests keep flowing
-        fault = self.faults.pick(method, path)
+        fault = self.faults.pick(method, path, raw)
         if fault == "slow":
             time.sleep(self.slow_seconds)
         elif fault in ("lost", "served_504"):

@@ -5,12 +5,12 @@ Usage:
     scripts/schemas_from_openapi.py SPEC.yaml [SPEC.yaml ...] [--out DIR]
     scripts/schemas_from_openapi.py SPEC.yaml [SPEC.yaml ...] --check [--notes API-NOTES.md]
 
-    e.g. scripts/schemas_from_openapi.py /work/shared/intercom-api/openapi-2.1{4,5,6}.yaml --check \
-             --notes /work/shared/intercom-api/API-NOTES.md
+    e.g. scripts/schemas_from_openapi.py ../shared/intercom-api/openapi-2.1{4,5,6}.yaml --check \
+             --notes ../shared/intercom-api/API-NOTES.md
 
 Developer tool only (needs PyYAML; `--check` also needs jsonschema and singer-python);
 the tap never imports it.  The schemas are the union of the specs given, 2.14, 2.15 and 2.16
-(`/work/shared/intercom-api/openapi-2.1{4,5,6}.yaml`), plus what live workspaces send (`REAL_WORLD`):
+(`../shared/intercom-api/openapi-2.1{4,5,6}.yaml`), plus what live workspaces send (`REAL_WORLD`):
 the tap asks for `Intercom-Version: 2.14`, yet Intercom adds fields to its objects without a new
 version, so a field a later version declares may already arrive.
 

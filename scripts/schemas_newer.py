@@ -3,7 +3,7 @@
 away status reasons, office hours, conversation attributes, custom object instances, handling events, contact
 merges, call transcripts) from the 2.16 spec, with schemas_from_openapi.py's converter and rules.
 
-Usage: scripts/schemas_newer.py /work/shared/intercom-api/openapi-2.16.yaml [--out schemas] [--check]
+Usage: scripts/schemas_newer.py ../shared/intercom-api/openapi-2.16.yaml [--out schemas] [--check]
 Developer tool only (needs PyYAML); the tap never imports it.
 """
 import argparse

@@ -8,7 +8,7 @@ Where the spec gives no example body (GET /away_status_reasons), or none with da
 from its component's property examples, a user carrying GET /contacts/{id}/merge_history's example items as
 `merge_history`, a call from the call component's property examples.
 
-Usage: scripts/spec_examples_newer.py /work/shared/intercom-api/openapi-2.16.yaml   (needs PyYAML)
+Usage: scripts/spec_examples_newer.py ../shared/intercom-api/openapi-2.16.yaml   (needs PyYAML)
 """
 import json
 import sys

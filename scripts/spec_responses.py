@@ -3,7 +3,7 @@
 center, news and subscription types (with every component they reach) into tests/fixtures, so the emulator's
 responses can be validated against the spec without the spec or PyYAML at test time.
 
-Usage: scripts/spec_responses.py /work/shared/intercom-api/openapi-2.14.yaml   (needs PyYAML)
+Usage: scripts/spec_responses.py ../shared/intercom-api/openapi-2.14.yaml   (needs PyYAML)
 """
 import json
 import sys

@@ -77,9 +77,11 @@ def discover(custom_types=None, sampled=None):
 def discover_workspace(config):
     """The catalog --discover prints: the bundled schemas widened by what the workspace sends, and the report
     streams of `reporting_datasets`, each sampled by one export job."""
+    from tap_intercom.http.client import check_token
     from tap_intercom.sampling import discovery_client, read_types, sample
 
     client = discovery_client(config)
+    check_token(client, unreachable_is_fatal=False)  # a 401 before anything is printed; unreachable: the bundled schemas stand
     types = read_types(client) if config.typed_custom_attributes else None
     catalog = discover(types, sample(client, config, STREAMS))
     catalog["streams"] += report_entries(client, config, sampled=True)

@@ -112,6 +112,7 @@ def run(args, redact):
         LOGGER.warning("no stream is selected in the catalog; nothing to sync")
         return
     from tap_intercom.engine.sync import Engine  # imported late: --discover needs no HTTP machinery
+    from tap_intercom.http.client import check_token
     LOGGER.info("syncing %s", ", ".join(s.stream.name for s in selections))
     # A sync allocates millions of objects (each page parsed is thousands of dicts and lists) and almost no
     # reference cycles, so the cycle collector, run every 700 allocations by default, only costs CPU: leave what
@@ -121,7 +122,9 @@ def run(args, redact):
     # rate limit (76 -> 160 MB): cycles made while waiting kept parsed pages alive longer.
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
-    Engine(config, selections, state).run()
+    engine = Engine(config, selections, state)
+    check_token(engine.client, unreachable_is_fatal=True)  # before the first SCHEMA
+    engine.run()
 
 
 def _report_names(state_raw):

@@ -56,6 +56,9 @@ SETTINGS = {
                                              "fail (their bookmark stays; the next run resumes)."),
     "content_export_max_rows": (10000000, "Intercom's cap on the rows of one content data export job: a job "
                                           "returning this many is exported again as two halves."),
+    "fail_on_skipped_streams": (False, "true: a stream skipped because Intercom refused it (a scope the token lacks, "
+                                       "a plan, an endpoint not available) makes the run exit 1 once the others "
+                                       "finished; false: a warning, exit 0."),
 }
 SECRET_SETTINGS = {"access_token"}
 _POSITIVE_NUMBERS = {"request_timeout": float, "page_size": int, "lookback_window": int, "max_workers": int,
@@ -93,6 +96,7 @@ class Config:
     content_export_lookback_days: float = 7
     content_export_max_wait_minutes: float = 360
     content_export_max_rows: int = 10_000_000
+    fail_on_skipped_streams: bool = False
 
 
 def read_json_file(path, what):
@@ -199,11 +203,8 @@ def load_config(path):
                               f"{0 if name in _ZERO_ALLOWED else 1}, got {raw.get(name)!r}")
     if values["page_size"] > 150:
         raise ConfigError("config: page_size must be at most 150 (Intercom's limit)")
-    typed_custom_attributes = values["typed_custom_attributes"]
-    if isinstance(typed_custom_attributes, str) and typed_custom_attributes.lower() in ("true", "false"):
-        typed_custom_attributes = typed_custom_attributes.lower() == "true"  # from an environment variable
-    if not isinstance(typed_custom_attributes, bool):
-        raise ConfigError(f"config: typed_custom_attributes must be true or false, got {typed_custom_attributes!r}")
+    typed_custom_attributes, fail_on_skipped = (_flag(values, name) for name in ("typed_custom_attributes",
+                                                                                  "fail_on_skipped_streams"))
     custom_object_types = _names(values["custom_object_types"], "custom_object_types",
                                  'custom object type names (e.g. ["Order"])')
     for name in ("api_version", "user_agent"):
@@ -238,7 +239,17 @@ def load_config(path):
         content_export_lookback_days=values["content_export_lookback_days"],
         content_export_max_wait_minutes=values["content_export_max_wait_minutes"],
         content_export_max_rows=values["content_export_max_rows"],
+        fail_on_skipped_streams=fail_on_skipped,
     )
+
+
+def _flag(values, name):
+    value = values[name]
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        value = value.lower() == "true"  # from an environment variable
+    if not isinstance(value, bool):
+        raise ConfigError(f"config: {name} must be true or false, got {value!r}")
+    return value
 
 
 def _names(value, setting, what):

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,16 @@ class TapRun:
         return self.states[-1] if self.states else None
 
 
+def wait_until(condition, what, timeout=60):
+    """Wait for `condition()` to hold, polling, at most `timeout` seconds: tests wait on what they need, never on a
+    fixed sleep (a busy machine only makes the wait longer, not the test wrong)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s for {what}")
+        time.sleep(0.02)
+
+
 def write_json(tmp_path, name, value):
     path = tmp_path / name
     path.write_text(json.dumps(value) if not isinstance(value, str) else value)
@@ -124,24 +135,36 @@ def run_tap(tmp_path, config, catalog=None, state=None, args=(), timeout=300, ch
     return run
 
 
-def killed_tap(tmp_path, config, state, kill_after_lines, timeout=300, catalog=None):
-    """Run the tap and SIGKILL it after `kill_after_lines` lines of output: (whether it completed first, the
-    whole messages it wrote)."""
+def killed_tap(tmp_path, config, state, kill_after_lines, timeout=300, catalog=None, min_states=0):
+    """Run the tap and SIGKILL it after `kill_after_lines` lines of output, and not before it wrote `min_states`
+    STATE lines: (whether it completed first, the whole messages it wrote)."""
     cmd = [TAP, "--config", write_json(tmp_path, "config.json", config)]
     if catalog is not None:
         cmd += ["--catalog", write_json(tmp_path, "catalog.json", catalog)]
     if state is not None:
         cmd += ["--state", write_json(tmp_path, "state.json", state)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines = []
+    lines, states = [], 0
     for line in proc.stdout:
         lines.append(line)
-        if len(lines) >= kill_after_lines:
+        states += line.endswith("\n") and json.loads(line)["type"] == "STATE"
+        if len(lines) >= kill_after_lines and states >= min_states:
             proc.send_signal(signal.SIGKILL)
             break
     proc.stdout.close()
     completed = proc.wait(timeout=timeout) == 0
     return completed, [json.loads(line) for line in lines if line.endswith("\n")]
+
+
+def killed_run(tmp_path, config, state, kill_after_lines, timeout=300, catalog=None, min_states=0):
+    """Run the tap, SIGKILL it after `kill_after_lines` lines of output (see killed_tap); return what a target
+    is sure to keep: whether it completed, the messages up to its last STATE (those after it may be lost with
+    the run; the next run, resumed from that STATE, sends them again), and that STATE (else `state`)."""
+    completed, messages = killed_tap(tmp_path, config, state, kill_after_lines, timeout, catalog, min_states)
+    if completed:
+        return completed, messages, next((m["value"] for m in reversed(messages) if m["type"] == "STATE"), state)
+    last_state = max((i for i, m in enumerate(messages) if m["type"] == "STATE"), default=-1)
+    return completed, messages[:last_state + 1], messages[last_state]["value"] if last_state >= 0 else state
 
 
 def discover(tmp_path, config):

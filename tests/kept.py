@@ -81,3 +81,21 @@ def declared_only(value, schema):
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [declared_only(v, schema["items"]) for v in value]
     return value
+
+
+def null_booleans_as_sent(theirs, sent, schema):
+    """singer's output with the one difference we keep on purpose: a boolean sent as null is null, not false."""
+    if isinstance(theirs, dict) and isinstance(sent, dict):
+        properties = schema.get("properties") or {}
+        out = dict(theirs)
+        for key, value in theirs.items():
+            sub = properties.get(key) or {}
+            types = sub.get("type") if isinstance(sub.get("type"), list) else [sub.get("type")]
+            if key in sent and sent[key] is None and "boolean" in types and value is False:
+                out[key] = None
+            elif key in sent:
+                out[key] = null_booleans_as_sent(value, sent[key], sub)
+        return out
+    if isinstance(theirs, list) and isinstance(sent, list) and isinstance(schema.get("items"), dict):
+        return [null_booleans_as_sent(t, s, schema["items"]) for t, s in zip(theirs, sent)] + theirs[len(sent):]
+    return theirs

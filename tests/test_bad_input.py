@@ -10,8 +10,8 @@ from conftest import TAP, TOKEN, discover, run_tap, select_streams, tap_config, 
 def assert_clean_failure(run, *phrases):
     assert run.returncode != 0
     assert "Traceback" not in run.stderr
-    assert TOKEN not in run.stderr and TOKEN not in run.stdout
-    assert not any(m["type"] == "RECORD" for m in run.messages)
+    assert TOKEN not in run.stderr
+    assert run.stdout == ""  # not even a SCHEMA: a target creates its tables on one
     errors = [line for line in run.stderr.splitlines() if line.startswith("tap-intercom: error:")]
     assert len(errors) == 1, run.stderr
     for phrase in phrases:
@@ -75,11 +75,23 @@ def test_no_arguments_and_unknown_flags(tmp_path):
     assert_clean_failure(run_raw(tmp_path, ["--config", "x", "--frobnicate"]), "unrecognized arguments")
 
 
-def test_wrong_token_is_401(tmp_path, emulator):
+@pytest.mark.parametrize("args", [[], ["--discover"]], ids=["sync", "discover"])
+def test_a_rejected_token_writes_nothing_on_stdout(tmp_path, emulator, args):
     config = tap_config(emulator.url, access_token="not-the-token-7d1e")
-    run = run_tap(tmp_path, config, check=False)
+    run = run_tap(tmp_path, config, check=False, args=args)
     line = assert_clean_failure(run, "rejected the access token", "401")
-    assert "not-the-token-7d1e" not in run.stderr and "not-the-token-7d1e" not in line
+    assert run.stderr.strip().splitlines()[-1] == line  # the error is the last line
+    assert "not-the-token-7d1e" not in run.stderr
+    assert emulator.stats()["by_endpoint"] == {"GET /me": 1}  # one cheap call, before anything is written
+
+
+def test_a_token_that_may_not_call_me_is_still_a_good_token(tmp_path, emulator):
+    # /me wants read_admins: a token without it answers 403 there, which proves the token is accepted
+    limited = "no-admins-token-91c3"
+    emulator.configure(tokens={TOKEN: "all", limited: ["read_tags"]})
+    config = tap_config(emulator.url, access_token=limited)
+    run = run_tap(tmp_path, config, catalog=select_streams(discover(tmp_path, config), {"tags"}))
+    assert run.streams() == {"tags"} and emulator.stats()["by_endpoint"]["GET /me"] == 2  # discovery, sync
 
 
 def test_token_lacking_a_scope_skips_those_streams_with_one_warning(tmp_path, emulator):
@@ -98,6 +110,25 @@ def test_token_lacking_a_scope_skips_those_streams_with_one_warning(tmp_path, em
         run.state["bookmarks"]["conversation_parts"]["updated_at"]
     assert {"users", "companies", "admins", "tags"} <= run.streams() and "conversations" not in run.streams()
     assert limited not in run.stderr
+
+
+def test_fail_on_skipped_streams_makes_a_skipped_stream_fail_the_run(tmp_path, emulator):
+    """For a cron job that must notice a missing scope: off (the default) a skipped stream is a warning and exit
+    0; on, the others still sync, then the run exits 1 naming every stream skipped, whoever skipped it (the
+    engine for a refused source, the reader for deleted_conversations)."""
+    limited = "limited-token-77aa"
+    emulator.configure(tokens={TOKEN: "all", limited: ["read_users_companies", "read_admins", "read_tags"]})
+    config = tap_config(emulator.url, access_token=limited)
+    catalog = select_streams(discover(tmp_path, config), {"users", "tags", "conversations", "deleted_conversations"})
+    quiet = run_tap(tmp_path, config, catalog=catalog)
+    assert quiet.returncode == 0 and "skipping conversations" in quiet.stderr
+    emulator.faults(path="/conversations/deleted", kind="404", count=1)  # an API without it: the reader skips it
+    strict = run_tap(tmp_path, {**config, "fail_on_skipped_streams": "true"}, catalog=catalog, check=False)
+    assert strict.returncode == 1 and "Traceback" not in strict.stderr
+    assert "deleted_conversations: skipped" in strict.stderr  # the reader skipped it, not the engine
+    assert strict.stderr.strip().splitlines()[-1] == \
+        "tap-intercom: error: skipped (fail_on_skipped_streams): conversations, deleted_conversations"
+    assert {"users", "tags"} <= strict.streams() and strict.state["bookmarks"]["users"]  # the others synced
 
 
 @pytest.mark.parametrize("state, phrase", [

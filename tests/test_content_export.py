@@ -8,7 +8,6 @@ import gzip
 import io
 import json
 import random
-import tarfile
 import zipfile
 
 import pytest

@@ -4,7 +4,7 @@ keeps the version of its last RECORD, none without; ACTIVATE_VERSION v marks del
 version or of none); tests/test_e2e_deletions.py checks the same against the real target."""
 import random
 
-from conftest import killed_tap, run_tap, tap_config
+from conftest import killed_run, run_tap, tap_config
 from tap_intercom.engine.reconcile import NEVER_RECONCILED
 from tap_intercom.streams import STREAMS as EVERY_STREAM, STREAMS_BY_NAME, social_profile_rows
 
@@ -150,13 +150,6 @@ def test_deleted_conversations_refused_is_skipped_with_one_warning(tmp_path, emu
         run = run_tap(tmp_path, tap_config(emulator.url))
         assert run.stderr.count("deleted_conversations: skipped") == 1
         assert "deleted_conversations" not in activations(run) and run.records("users")
-
-
-def killed_run(tmp_path, config, state, kill_after_lines):
-    """The tap SIGKILLed after some output lines: every message the target got, and the last STATE."""
-    completed, messages = killed_tap(tmp_path, config, state, kill_after_lines)
-    states = [m["value"] for m in messages if m["type"] == "STATE"]
-    return completed, messages, states[-1] if states else state
 
 
 def test_a_pass_killed_at_random_points_never_removes_a_live_row(tmp_path, make_emulator):

@@ -8,12 +8,11 @@ Needs `scripts/e2e_setup.sh` (PostgreSQL running, .e2e/target-postgres, .e2e/pip
 """
 import json
 import os
-import signal
 import subprocess
 
 import pytest
 
-from conftest import TAP, tap_config, write_json
+from conftest import TAP, killed_run, tap_config, write_json
 from test_deletions import OFTEN, key_of, remove_things
 from test_e2e_postgres import E2E, PG, TARGET_POSTGRES, pg_drop_schema, pg_query, pg_target_config, require_e2e_setup
 from tap_intercom.streams import STREAMS as EVERY_STREAM
@@ -33,21 +32,20 @@ class Run:
 
 def pipeline(tmp_path, name, target, tap_config_value, target_config, state, kill_after_lines=None):
     """tap | target; the tap's messages and the state the target passed on last. With kill_after_lines, the
-    tap is SIGKILLed after that many lines and the target loads what it got, as in a killed pipeline."""
+    tap is SIGKILLed after that many lines (and a STATE) and the target loads what the last STATE covers: the
+    least a killed pipeline keeps (what came after it may be lost; the resumed run sends it again)."""
     folder = tmp_path / name
     folder.mkdir()
-    cmd = [TAP, "--config", write_json(folder, "tap.json", tap_config_value)]
-    if state is not None:
-        cmd += ["--state", write_json(folder, "state.json", state)]
-    tap = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(folder / "tap.log", "w"))
     if kill_after_lines is None:
+        cmd = [TAP, "--config", write_json(folder, "tap.json", tap_config_value)]
+        if state is not None:
+            cmd += ["--state", write_json(folder, "state.json", state)]
+        tap = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(folder / "tap.log", "w"))
         output = tap.stdout.read()
         assert tap.wait(timeout=300) == 0, (folder / "tap.log").read_text()[-3000:]
     else:
-        lines = [line for _, line in zip(range(kill_after_lines), tap.stdout)]
-        tap.send_signal(signal.SIGKILL)
-        tap.wait(timeout=60)
-        output = b"".join(line for line in lines if line.endswith(b"\n"))
+        _, kept, _ = killed_run(folder, tap_config_value, state, kill_after_lines, min_states=1)
+        output = b"".join(json.dumps(m).encode() + b"\n" for m in kept)
     target = subprocess.run([str(target), "--config", write_json(folder, "target.json", target_config)],
                             input=output, capture_output=True, timeout=300)
     assert target.returncode == 0, target.stderr.decode()[-3000:]

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, TAP, discover, run_tap, select_streams, tap_config, write_json
+from conftest import ROOT, TAP, discover, killed_run, run_tap, select_streams, tap_config, write_json
 from test_deletions import OFTEN
 from test_e2e_postgres import E2E, PG, TARGET_POSTGRES, epoch, pg_drop_schema, pg_query, pg_target_config, \
     require_e2e_setup
@@ -182,26 +182,13 @@ def test_link_streams_alone_resume_after_a_kill_without_a_gap(tmp_path, emulator
                                                          "conversation_teammates"})
     folder = tmp_path / "killed"
     folder.mkdir()
-    proc = subprocess.Popen([TAP, "--config", write_json(folder, "config.json", config),
-                             "--catalog", write_json(folder, "catalog.json", chosen)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if len(lines) >= 150:
-            proc.kill()
-            break
-    proc.stdout.close()
-    proc.wait(timeout=60)
-    killed = [json.loads(line) for line in lines if line.endswith("\n")]
-    states = [m["value"] for m in killed if m["type"] == "STATE"]
-    assert states and any(states[-1]["bookmarks"].get(s) for s in ("contact_tags", "conversation_tags"))
-    resumed = run_tap(tmp_path, config, catalog=chosen, state=states[-1])
+    completed, kept, state = killed_run(folder, config, None, 150, catalog=chosen, min_states=1)
+    assert not completed and any(state["bookmarks"].get(s) for s in ("contact_tags", "conversation_tags"))
+    resumed = run_tap(tmp_path, config, catalog=chosen, state=state)
     truth = truth_pairs(emulator)
-    last_state_at = max(i for i, m in enumerate(killed) if m["type"] == "STATE")
     for stream in ("contact_tags", "contact_companies", "conversation_tags", "conversation_teammates"):
-        got = {pair(stream, m["record"]) for m in killed[:last_state_at] if m.get("stream") == stream
-               and m["type"] == "RECORD"} | {pair(stream, r) for r in resumed.records(stream)}
+        got = {pair(stream, m["record"]) for m in kept if m.get("stream") == stream and m["type"] == "RECORD"} \
+            | {pair(stream, r) for r in resumed.records(stream)}
         assert got == truth[stream], stream
 
 

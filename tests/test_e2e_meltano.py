@@ -36,6 +36,8 @@ def base_env(database):
         # the emulator's custom object types (an array setting, as JSON): custom_object_instances complete too;
         # the workspace instances inherit it
         "TAP_INTERCOM_CUSTOM_OBJECT_TYPES": '["Order", "Product"]',
+        # meltano.yml leaves start_date to the user (as the README's quickstart says); the instances inherit it
+        "TAP_INTERCOM_START_DATE": "2000-01-01T00:00:00Z",
     })
     return env
 

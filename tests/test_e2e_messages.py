@@ -7,7 +7,7 @@ import re
 import time
 
 from conftest import ROOT, discover, select_streams, tap_config
-from test_e2e_postgres import pg_drop_schema, pg_query, pg_target_config, require_e2e_setup
+from test_e2e_postgres import TARGET_POSTGRES, pg_drop_schema, pg_query, pg_target_config, require_e2e_setup
 from test_e2e_reporting import pipeline
 
 MESSAGES = ["message_receipts", "message_events"]
@@ -44,11 +44,11 @@ def test_message_tables_in_postgres(make_emulator, tmp_path):
     pg_drop_schema(schema)
     target_config = pg_target_config(schema)
     try:
-        state = pipeline(tmp_path, config, catalog, None, target_config, 1)
+        state = pipeline(tmp_path, TARGET_POSTGRES, config, catalog, None, target_config, 1)
         # opens and clicks now of emails sent in the last 5 days (inside the 7-day lookback: the emulator's clock is a
         # day behind the tap's), and new emails
         emulator._call("POST", "content_export", {"engage": 8, "engage_days": 5, "send": 4})
-        state = pipeline(tmp_path, config, catalog, state, target_config, 2)
+        state = pipeline(tmp_path, TARGET_POSTGRES, config, catalog, state, target_config, 2)
         assert set(state["bookmarks"]) == set(MESSAGES)
 
         for stream in MESSAGES:

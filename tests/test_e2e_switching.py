@@ -11,8 +11,6 @@ import os
 import re
 import subprocess
 
-import pytest
-
 from conftest import ROOT, TOKEN, run_tap, tap_config, write_json
 from test_e2e_meltano import MELTANO, base_env, read_jsonl
 from test_e2e_postgres import epoch, require_e2e_setup
@@ -81,8 +79,7 @@ def ids(records):
 
 def test_switching_from_the_peer_keeps_meltanos_state(make_emulator, tmp_path):
     require_e2e_setup()
-    if not PEER_RUNNER.exists():
-        pytest.skip(f"{PEER_RUNNER} (the peer's runner) is not on this machine")
+    assert PEER_RUNNER.exists(), f"{PEER_RUNNER} (the peer's runner) is missing: ../shared must sit beside the checkout"
     emulator = make_emulator(seed=53, contacts=240, companies=40, conversations=30)
     project = tmp_path / "project"
     project.mkdir()

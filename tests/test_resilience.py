@@ -1,7 +1,7 @@
 """Never lose a record: faults, rate limits and syncs killed at random points, checked against ground truth."""
 import random
 
-from conftest import killed_tap, run_tap, tap_config
+from conftest import killed_run, run_tap, tap_config
 from tap_intercom.streams import STREAMS as EVERY_STREAM, STREAMS_BY_NAME
 
 STREAMS = [s for s in EVERY_STREAM if s.selected_by_default]  # what a run without a catalog syncs
@@ -90,16 +90,6 @@ def test_client_errors_are_not_retried(tmp_path, emulator):
     assert emulator.stats()["by_endpoint"].get("GET /teams") == 1
 
 
-def killed_run(tmp_path, config, state, kill_after_lines, timeout=300):
-    """Run the tap, SIGKILL it after `kill_after_lines` lines of output; return what a target would keep:
-    the records before the last STATE, and that STATE."""
-    completed, messages = killed_tap(tmp_path, config, state, kill_after_lines, timeout)
-    last_state = max((i for i, m in enumerate(messages) if m["type"] == "STATE"), default=-1)
-    kept = messages[:last_state + 1] if not completed else messages
-    new_state = messages[last_state]["value"] if last_state >= 0 else state
-    return completed, [m for m in kept if m["type"] == "RECORD"], new_state
-
-
 def test_killed_at_random_points_and_resumed_loses_nothing(tmp_path, make_emulator):
     # a scroll left open by a kill idles out in 2 s here (60 s at Intercom), so the chains run quickly
     emulator = make_emulator(seed=21, contacts=300, companies=60, conversations=100, tickets=90, latency_ms=2,
@@ -118,8 +108,8 @@ def test_killed_at_random_points_and_resumed_loses_nothing(tmp_path, make_emulat
         while True:
             runs += 1
             kill_at = rng.randint(1, total_lines) if runs < 6 else 10 ** 9
-            completed, records, state = killed_run(tmp_path, config, state, kill_at)
-            for message in records:
+            completed, kept, state = killed_run(tmp_path, config, state, kill_at)
+            for message in (m for m in kept if m["type"] == "RECORD"):
                 seen[message["stream"]] |= keys(message["stream"], [message["record"]])
             bookmarks = {k: v["updated_at"] for k, v in ((state or {}).get("bookmarks") or {}).items() if "updated_at" in v}
             assert all(bookmarks[k] >= v for k, v in previous.items()), "a bookmark moved backwards"

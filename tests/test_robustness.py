@@ -7,8 +7,12 @@ import time
 
 import pytest
 
-from conftest import TAP, discover, run_tap, select_streams, tap_config, write_json
+from conftest import TAP, discover, run_tap, select_streams, tap_config, wait_until, write_json
+from tap_intercom.records.timestamps import cursor_epoch, epoch_to_rfc3339
 from test_resilience import keys
+
+
+DAY = 86400
 
 
 def ids(records):
@@ -193,27 +197,46 @@ def test_408_and_a_429_with_odd_headers_are_retried(tmp_path, make_emulator):
 
 
 def test_bookmarks_are_capped_by_intercoms_clock_not_the_machines(tmp_path, make_emulator):
-    # the emulator's Date header runs a day behind this machine, as a machine whose clock runs ahead would see
-    emulator = make_emulator(seed=8, contacts=10, companies=40, conversations=5, scroll_page_size=10,
-                             clock_headers=True, slow_seconds=2)
-    companies = emulator.truth("companies")["companies"]
-    first_page, last_page = companies[0]["id"], companies[-1]["id"]
-    config = tap_config(emulator.url, lookback_window=0)
-    catalog = select_streams(discover(tmp_path, config), {"companies"})
-    emulator.faults(path="/companies/scroll", kind="slow", count=1, after=1)
+    """This machine's clock runs 10 days ahead of Intercom's (the emulator's clock, and its Date headers, lag it),
+    and users change while an incremental read of users is under way: the next run brings them. A search is read
+    as windows of updated_at up to this machine's now, so most windows lie in Intercom's future; a bookmark taken
+    from an empty window's start, uncapped, would jump days past the changes (contact search matches whole days,
+    hence a lag of more than two)."""
+    lag = 10 * DAY
+    emulator = make_emulator(seed=8, contacts=1200, companies=5, conversations=5, clock=int(time.time()) - lag,
+                             clock_headers=True, slow_seconds=1)
+    now = emulator.configure()["now"]
+    users = sorted(emulator.truth("users")["users"], key=lambda u: u["updated_at"])
+    since = now - 30 * DAY
+    changed_before = [u for u in users if u["updated_at"] > since]
+    assert len(changed_before) > 60, len(changed_before)  # enough pages to be read as several windows
+    # a bookmark of 30 days ago in Intercom's clock, as a run then would have left it
+    state = {"bookmarks": {"users": {"updated_at": epoch_to_rfc3339(since), "reconciled_at": epoch_to_rfc3339(now)}},
+             "tap": "tap-intercom"}
+    config = tap_config(emulator.url, lookback_window=0, page_size=10, search_window_pages=2,
+                        reconcile_interval_hours=0)  # no pass: this run reads from its bookmark
+    catalog = select_streams(discover(tmp_path, config), {"users"})
+    emulator.reset_stats()
+    # Intercom answers the windows in its future late (their only page is empty): the windows before them finish
+    # first, so the bookmark reaches the start of a window in Intercom's future while that window is still read
+    emulator.faults(path="/contacts/search", kind="slow", count=100, from_after=now + DAY)
     proc = subprocess.Popen([TAP, "--config", write_json(tmp_path, "c.json", config),
-                             "--catalog", write_json(tmp_path, "k.json", catalog)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    while emulator.stats()["by_endpoint"].get("GET /companies/scroll", 0) < 2:
-        time.sleep(0.05)
-    now = emulator.configure()["now"]  # page 1 is read, page 2 is being served: change one of each
-    emulator.mutate(action="update", stream="companies", ids=[first_page], updated_at=now)
-    emulator.mutate(action="update", stream="companies", ids=[last_page], updated_at=now + 2)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 0
-    state = [json.loads(line)["value"] for line in out.splitlines() if '"STATE"' in line][-1]
+                             "--catalog", write_json(tmp_path, "k.json", catalog),
+                             "--state", write_json(tmp_path, "s.json", state)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: emulator.stats()["by_endpoint"].get("POST /contacts/search", 0) >= 3,
+               "the third search request")
+    # the read is under way: users change now (Intercom's now), some of them already read by this run
+    during = [u["id"] for u in changed_before[:3]] + [u["id"] for u in users[:3]]
+    emulator.mutate(action="update", stream="users", ids=during)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err[-3000:]
+    first = [json.loads(line) for line in out.splitlines()]
+    assert "reading them as" in err  # the search was read as windows, the later ones in Intercom's future
+    state = [m["value"] for m in first if m["type"] == "STATE"][-1]
+    assert cursor_epoch(state["bookmarks"]["users"]["updated_at"]) <= emulator.configure()["now"]
     second = run_tap(tmp_path, config, catalog=catalog, state=state)
-    assert first_page in ids(second.records("companies"))  # changed during the read, after its page: not lost
+    assert set(during) <= ids(second.records("users"))  # changed during the read: they come in the next run
 
 
 def read_slowly_and_stop(tmp_path, config, signum, after_bytes):

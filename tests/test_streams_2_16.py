@@ -2,13 +2,11 @@
 office hours, conversation attributes, custom object instances, handling events, contact merges), through the
 installed CLI against the emulator: complete after a full and an incremental run, each call in the version it
 needs, refused endpoints skipped, merged contacts' 410 Gone, and a killed run resumed without a gap."""
-import json
-import subprocess
 
 import jsonschema
 import pytest
 
-from conftest import TAP, discover, run_tap, select_streams, tap_config, write_json
+from conftest import discover, killed_run, run_tap, select_streams, tap_config
 from test_sync import by_key, comparable, expected_records, with_parent_cursor
 from tap_intercom.catalog import load_schema
 from tap_intercom.streams import STREAMS_BY_NAME
@@ -187,30 +185,21 @@ def test_custom_object_types_setting(tmp_path, emulator):
 
 @pytest.mark.parametrize("kill_after", [40, 75, 110])
 def test_killed_runs_resume_without_a_gap(tmp_path, make_emulator, kill_after):
-    """Killed mid-way, then resumed from the last STATE it wrote: handling events and macros (newest first: the
-    bookmark moves only once the whole window is written) hold the emulator's truth."""
+    """Killed mid-way, then resumed from the last STATE it wrote: what that STATE covers and the resumed run
+    together hold the emulator's truth for handling events and macros (newest first: the bookmark moves only once
+    the whole window is written)."""
     emulator = make_emulator(seed=5, contacts=40, companies=4, conversations=60)
     config = tap_config(emulator.url, page_size=7, max_workers=4)
     streams = ["conversations", "conversation_handling_events", "macros"]
     catalog = catalog_of(tmp_path, emulator, streams)
-    cmd = [TAP, "--config", write_json(tmp_path, "config.json", config),
-           "--catalog", write_json(tmp_path, "catalog.json", catalog)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if len(lines) >= kill_after:
-            proc.kill()
-            break
-    proc.stdout.close()
-    proc.wait(timeout=60)
-    messages = [json.loads(line) for line in lines if line.endswith("\n")]
-    states = [m["value"] for m in messages if m["type"] == "STATE"]
-    written = {s: [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == s] for s in streams}
+    # killed after a STATE (so the next run resumes from one), at a point that varies with `kill_after`
+    completed, kept, state = killed_run(tmp_path, config, None, kill_after, catalog=catalog, min_states=1)
+    assert not completed and state is not None
+    written = {s: [m["record"] for m in kept if m["type"] == "RECORD" and m["stream"] == s] for s in streams}
     truth = with_parent_cursor(emulator.truth())
-    if states and "updated_at" in states[-1]["bookmarks"].get("macros", {}):  # only once every macro is written
+    if "updated_at" in state["bookmarks"].get("macros", {}):  # only once every macro is written
         assert {m["id"] for m in written["macros"]} == {m["id"] for m in truth["macros"]}
-    resumed = run_tap(tmp_path, config, catalog=catalog, state=states[-1] if states else None)
+    resumed = run_tap(tmp_path, config, catalog=catalog, state=state)
     for stream in ("conversation_handling_events", "macros"):
         union = {**by_key(stream, written[stream]), **by_key(stream, resumed.records(stream))}
         assert set(union) == set(expected_records(stream, truth[stream])), stream

@@ -7,7 +7,7 @@ import jsonschema
 from hypothesis import given, settings, strategies as st
 from singer.transform import UNIX_SECONDS_INTEGER_DATETIME_PARSING, Transformer
 
-from kept import declared_only, lost
+from kept import declared_only, lost, null_booleans_as_sent
 from tap_intercom.catalog import load_schema
 from tap_intercom.streams import STREAMS
 from tap_intercom.records.transform import RecordTransform, _Slow
@@ -113,11 +113,21 @@ def _fast_equals_slow(name):
             assert same(fast, slow)
         if not isinstance(slow, type):
             assert jsonschema.Draft4Validator(schema).is_valid(slow)
-            # what is lost was nulled: a value that fits its field in no way (warned); a nulled boolean is false
-            assert all(written in (None, False) for _, written in lost(record, slow)), lost(record, slow)
+            # what is lost was nulled: a value that fits its field in no way (warned)
+            assert all(written is None for _, written in lost(record, slow)), lost(record, slow)
         assert record == original  # the input is never modified
     test.__name__ = f"test_fast_path_equals_slow_path_{name}"
     return test
+
+
+def test_a_null_boolean_is_written_as_sent_where_singer_writes_false():
+    schema = {"type": "object", "properties": {"id": {"type": "string"}, "on": {"type": ["null", "boolean"]},
+                                               "inner": {"type": ["null", "object"], "properties": {
+                                                   "off": {"type": ["null", "boolean"]}}}}}
+    record = {"id": "1", "on": None, "inner": {"off": None}}
+    transform = RecordTransform("s", schema, set(schema["properties"]), None)
+    assert transform(record) == transform.slow(record) == record  # null, as sent, on both paths
+    assert singer_transform(record, schema) == {"id": "1", "on": False, "inner": {"off": False}}  # singer's
 
 
 def _declared_typed_as_singer(name):
@@ -128,7 +138,7 @@ def _declared_typed_as_singer(name):
         ours, theirs = compiled_transform(record, schema), singer_transform(record, schema)
         assert not isinstance(ours, type)
         if not isinstance(theirs, type):
-            assert same(declared_only(ours, schema), theirs)
+            assert same(declared_only(ours, schema), null_booleans_as_sent(theirs, record, schema))
         assert lost(record, ours) == []  # undeclared keys included
     test.__name__ = f"test_declared_values_typed_as_singer_types_them_{name}"
     return test
@@ -182,8 +192,7 @@ def test_what_cannot_be_converted_is_null_with_one_warning(caplog):
                                                "on": {"type": ["null", "boolean"]}}}
     transform = RecordTransform("s", schema, set(schema["properties"]), None)
     out = [transform({"id": str(i), "count": 1.5, "at": "next tuesday", "on": "maybe"}) for i in range(3)]
-    # a nulled boolean is false: singer's oddity for null booleans, kept (README)
-    assert out == [{"id": str(i), "count": None, "at": None, "on": False} for i in range(3)]
+    assert out == [{"id": str(i), "count": None, "at": None, "on": None} for i in range(3)]
     assert sorted(r.getMessage().split(":")[0] for r in caplog.records) == ["s.at", "s.count", "s.on"]
 
 

@@ -82,7 +82,6 @@ class Engine:
         state.owed.keep_only(selected)
         self.owed_at_start = state.owed.of(selected)
         self.rejected = []  # records that fit their schema in no way (any producer appends)
-        self.skipped = []  # streams skipped for the run, each with one warning (_skip: the one place they are)
         self.plans = reconcile.plan_streams([s.stream for s in selections], state, config, time.time())
 
     def _groups(self, selections):
@@ -161,7 +160,9 @@ class Engine:
             self.writer.flush()
         problems = failed + ([f"{len(self.rejected)} record(s) skipped: they fit their schema in no way"]
                              if self.rejected else []) + \
-            ([f"{len(self.state.owed)} per-record fetch(es) owed to the next run"] if len(self.state.owed) else [])
+            ([f"{len(self.state.owed)} per-record fetch(es) owed to the next run"] if len(self.state.owed) else []) + \
+            ([f"skipped (fail_on_skipped_streams): {', '.join(sorted(self.client.skipped))}"]
+             if self.config.fail_on_skipped_streams and self.client.skipped else [])
         if problems:
             raise TapError("; ".join(problems))
 
@@ -193,7 +194,7 @@ class Engine:
         meltano = "; ".join(f"meltano select tap-intercom --exclude {name} '*'" for name in streams)
         LOGGER.warning("skipping %s: %s. To skip it quietly, deselect it (catalog: \"selected\": false; Meltano: "
                        "%s)", ", ".join(streams), detail.rstrip("."), meltano)
-        self.skipped += streams
+        self.client.skipped.update(streams)  # what fail_on_skipped_streams reads (readers that skip note it there too)
 
     def _fail(self, streams, detail, failed):
         names = ", ".join(streams)

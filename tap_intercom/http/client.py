@@ -11,7 +11,7 @@ import time
 from urllib.parse import urlencode
 
 from tap_intercom.http.concurrency import InFlightTarget
-from tap_intercom.errors import AnswerLost, ApiError, NotFound, PendingJobsFull, ScrollExists
+from tap_intercom.errors import AnswerLost, ApiError, NotFound, PendingJobsFull, ScrollExists, TapError
 from tap_intercom.records.output import log_metric, loads
 from tap_intercom.http.transport import Transport
 
@@ -276,6 +276,9 @@ class IntercomClient:
         }
         self.post_headers = {**self.headers, "Content-Type": "application/json"}
         self._thread = threading.local()
+        # streams skipped because Intercom refused their calls (a scope, a plan, "not available"): the engine
+        # and the readers that skip a stream themselves note them here; fail_on_skipped_streams reads it
+        self.skipped = set()
 
     def per_record_thread(self):
         """Mark the calling thread as one of the per-record fetch workers (see RateLimiter.acquire)."""
@@ -418,3 +421,18 @@ def _api_error(method, path, status, content):
     if status == 400 and code == "scroll_exists":
         return ScrollExists(f"{method} {path}: {detail}", status, code)
     return ApiError(f"{method} {path} was refused: {detail}", status, code)
+
+
+def check_token(client, unreachable_is_fatal):
+    """One cheap call (GET /me: the token's admin and workspace) before anything reaches stdout, so a rejected
+    token stops the run with stdout empty: a target creates its tables on the first SCHEMA. (Holding SCHEMA
+    messages back until some answer proved the token would save this call, but sources that make no call, and
+    answers that are neither, would need their own rules.) Any answer but a 401 proves the token: /me wants the
+    read_admins scope, which a token may lack (403), and the streams then say what else it lacks."""
+    try:
+        client.get("/me")
+    except TapError as exc:
+        status = getattr(exc, "status", None)
+        if status == 401 or (status is None and unreachable_is_fatal):
+            raise
+        LOGGER.debug("token check: %s (the token was not refused)", exc)

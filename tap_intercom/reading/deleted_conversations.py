@@ -23,6 +23,7 @@ def deleted_pages(client, path, envelope, since):
         except ApiError as exc:
             if page == 1 and (isinstance(exc, NotFound) or exc.status == 400):
                 LOGGER.warning("deleted_conversations: skipped, %s refused it (%s)", path, exc)
+                client.skipped.add("deleted_conversations")
                 return
             raise
         records = response.get(envelope) or []

@@ -14,6 +14,8 @@ output is the same either way:
   an integer sent as an integral float or numeric string becomes the integer (singer would truncate 1.5)
   (timestamps.py holds the time formats).
   Only a value that cannot be converted is written as null (with one warning per field).
+- a null boolean is written as null, as sent (singer writes false): the one place the output differs from
+  singer's Transformer on values of the declared types.
 """
 import copy
 import itertools
@@ -116,13 +118,17 @@ def _number(nullable):
     return convert
 
 
-def _boolean(value):
-    # singer tries "boolean" before "null", and bool(None) is False: a null boolean comes out false.
-    if type(value) is bool:
-        return value
-    if value is None:
-        return False
-    raise _Slow
+def _boolean(nullable):
+    # Written as sent: a null boolean stays null. (singer's Transformer tries "boolean" before "null", and
+    # bool(None) is False, so it writes false: "not set" would read as "no". The one place we differ from it.)
+    def convert(value):
+        if type(value) is bool:
+            return value
+        if value is None and nullable:
+            return None
+        raise _Slow
+    convert.passes_null = nullable
+    return convert
 
 
 _PASSES = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict}
@@ -246,7 +252,7 @@ def _compile(schema, metadata=None, breadcrumb=()):
     if kind == "number":
         return "float", _number(nullable)
     if kind == "boolean":
-        return "bool", _boolean
+        return "bool", _boolean(nullable)
     if kind == "object":
         properties = schema.get("properties") or {}
         dropped = [crumb[-1] for crumb in metadata or () if len(crumb) == len(breadcrumb) + 2
@@ -299,7 +305,9 @@ def _lossless_transformer():
                 return False, None  # singer would truncate it
             if typ in ("integer", "number") and type(data) is bool:
                 return False, None  # singer would count it as 1 or 0
-            if typ == "boolean" and type(data) is not bool and data is not None:
+            if typ == "boolean" and data is None:
+                return False, None  # not false: "null" (when declared) takes it, as sent (see _boolean)
+            if typ == "boolean" and type(data) is not bool:
                 # singer's bool(): any other text or number is true. Only what says which is converted.
                 known = {"true": True, "false": False}.get(data.lower()) if type(data) is str else \
                     {0: False, 1: True}.get(data) if type(data) is int else None
