@@ -5,7 +5,7 @@ the spec or PyYAML at test time. An operation the spec lacks (2.14 has no handli
 conversation attributes or deleted conversations) is left out: the test's server answers 404 there, as an
 Intercom without it would.
 
-Usage: scripts/spec_examples.py /work/shared/intercom-api/openapi-2.14.yaml   (needs PyYAML)
+Usage: scripts/spec_examples.py ../shared/intercom-api/openapi-2.14.yaml   (needs PyYAML)
 """
 import json
 import re
