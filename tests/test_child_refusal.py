@@ -19,8 +19,10 @@ from tap_intercom.reading.record_fetches import HELD, SURE, Endpoints
 from tap_intercom.errors import ApiError, NotFound
 from tap_intercom.streams import STREAMS
 
-# The truth's streams a run compares (history streams are what a tap saw: not in the truth).
-COMPARED = [s.name for s in STREAMS if not s.history and s.name not in ("contact_merges", "deleted_conversations")]
+# The truth's streams a run compares (history streams are what a tap saw: not in the truth; the message streams'
+# rows depend on the export's range: test_content_export compares them with the emulator's files).
+COMPARED = [s.name for s in STREAMS if not s.history and s.name not in ("contact_merges", "deleted_conversations")
+            and s.source.style != "content_export"]
 KINDS = {"404": "404", "403": "api_plan_restricted", "unavailable": "not available in current API version"}
 # route refused -> the stream it skips
 CHILDREN = {"GET /conversations/{id}/handling_events": "conversation_handling_events",
@@ -274,10 +276,13 @@ def test_the_specs_examples_sync_with_every_stream_selected(tmp_path, version):
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.state["owed"] == [] and "Traceback" not in run.stderr
     assert run.records("conversations") and run.records("conversation_parts") and run.records("admins")
+    # the content export's job: the examples server (paths the specs give examples for) has no route for it
+    assert len(warnings_about(run, "skipping message_receipts, message_events, message_checkpoints")) == 1
     if version == "2.14":  # endpoints 2.14 lacks: each skipped with one warning, the rest synced
         for stream in ("conversation_handling_events", "macros", "office_hours_schedules"):
             assert len(warnings_about(run, f"skipping {stream}")) == 1 and not run.records(stream), stream
         # (/conversations/attributes is GET /conversations/{id} to a server without it: a body without its list)
         assert not run.records("conversation_attributes") and not run.records("deleted_conversations")
     else:
-        assert run.records("conversation_handling_events") and "skipping" not in run.stderr
+        assert run.records("conversation_handling_events")
+        assert len(warnings_about(run, "skipping")) == 1  # the content export's alone
