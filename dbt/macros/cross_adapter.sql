@@ -86,3 +86,17 @@
 {% macro far_future() -%}
     cast('9999-12-31 23:59:59' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
+
+
+{% macro series_join(start_expression, end_expression, alias, column) %}
+    {#- Joins one row per integer from start to end (inclusive) of each row, as alias.column. -#}
+    {{- return(adapter.dispatch('series_join', 'tap_intercom')(start_expression, end_expression, alias, column)) -}}
+{% endmacro %}
+
+{% macro default__series_join(start_expression, end_expression, alias, column) -%}
+    cross join lateral generate_series(cast({{ start_expression }} as bigint), cast({{ end_expression }} as bigint)) as {{ alias }}({{ column }})
+{%- endmacro %}
+
+{% macro duckdb__series_join(start_expression, end_expression, alias, column) -%}
+    cross join lateral (select unnest(generate_series(cast({{ start_expression }} as bigint), cast({{ end_expression }} as bigint))) as {{ column }}) as {{ alias }}
+{%- endmacro %}
