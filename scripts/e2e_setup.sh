@@ -3,7 +3,7 @@
 #   - PostgreSQL 15 running on localhost:5432, with a role and a database for the tests;
 #   - each Singer target's own virtual environment under .e2e/ (never the tap's venv: their pins clash):
 #     meltanolabs-target-postgres, pipelinewise-target-postgres and target-duckdb,
-#     and Meltano's, the orchestrator of tests/test_e2e_meltano.py.
+#     Meltano's, the orchestrator of tests/test_e2e_meltano.py, and dbt's (tests/test_e2e_dbt.py).
 # Idempotent and quick when everything is already there. Runs as root on a fresh machine and in CI (where it
 # starts PostgreSQL itself); as another user it needs PostgreSQL already running with the role and database.
 # One line per step. Environment: PYTHON (default python3) for the venvs; E2E_PG_* to use another server.
@@ -26,6 +26,9 @@ TARGET_POSTGRES_PIN="meltanolabs-target-postgres==0.8.1"
 PIPELINEWISE_PIN="pipelinewise-target-postgres==2.1.2"  # ignores ACTIVATE_VERSION: tests/test_e2e_deletions.py
 # target-duckdb 0.8.0 leaves duckdb unpinned; duckdb >= 1.1 drops a row per batch with it (scripts/demo.sh)
 DUCKDB_TARGET_PIN="target-duckdb==0.8.0 duckdb==1.0.0"
+# dbt for scripts/dbt_models.sh (the same pins as there): dbt-core 1.12 fetches a parser from outside PyPI as it
+# installs, 1.11 does not; duckdb at target-duckdb's version, which writes the file the models read.
+DBT_PIN="dbt-core==1.11.16 dbt-postgres==1.11.0 dbt-duckdb==1.11.1 duckdb==1.0.0"
 
 step() { printf 'e2e-setup: %s\n' "$*"; }
 
@@ -106,6 +109,7 @@ make_venv meltano "$MELTANO_PIN" "$E2E/meltano/bin/meltano" --version &
 make_venv pipelinewise-target-postgres "$PIPELINEWISE_PIN" \
     "$E2E/pipelinewise-target-postgres/bin/python" -c "import target_postgres" &
 make_venv target-duckdb "$DUCKDB_TARGET_PIN" "$E2E/target-duckdb/bin/target-duckdb" --help &
+make_venv dbt "$DBT_PIN" "$E2E/dbt/bin/dbt" --version &
 failed=0
 for job in $(jobs -p); do wait "$job" || failed=1; done
 [ "$failed" = 0 ] || { step "building a venv failed"; exit 1; }
