@@ -409,7 +409,75 @@ def test_dbt_intercom_and_our_models_match_the_truth_on_postgres_and_duckdb(make
     # without dbt_intercom, our own models alone; the message model is off unless its var says so
     output = dbt_models("postgres", schema, packages=tmp_path / "none")
     assert "our models only" in output and "intercom__conversation_metrics" not in output
-    assert "message_rates" not in output
+    assert "tap_intercom__message_rates" not in output
     for suffix in ("stg_tap_intercom", "fivetran", "tap_intercom", "stg_intercom", "intercom"):
         pg_drop_schema(f"{schema}_{suffix}")
     pg_drop_schema(schema)
+
+
+def test_message_rates_count_receipts_opened_and_clicked(tmp_path):
+    """tap_intercom__message_rates on message_receipts and message_events as the content export's streams load
+    them (a receipt opened by its first_open time or an open event, clicked likewise); off by default."""
+    if not TARGET_DUCKDB.exists():
+        pytest.fail(f"{TARGET_DUCKDB} is missing: run scripts/e2e_setup.sh first (scripts/test.sh does)")
+    database = tmp_path / "dbt28_messages.duckdb"
+    receipts = [  # receipt, message, version, title, first_open, first_click
+        ("r1", "m1", "c1", "Welcome, friend", "2026-01-01 10:00:00", None),
+        ("r2", "m1", "c1", "Welcome, friend", None, None),            # opened: an open event only
+        ("r3", "m1", "c1", "Welcome, friend", "2026-01-01 11:00:00", "2026-01-01 11:01:00"),
+        ("r4", "m1", "c2", "Welcome (B)", None, None),                 # clicked: a click event only
+        ("r5", "m2", "c9", "Renewal", None, None)]
+    events = [("r2", "open", "2026-01-02 09:00:00", None), ("r4", "click", "2026-01-02 09:00:00", "https://x.test"),
+              ("r4", "open", "2026-01-02 08:59:00", None), ("r3", "open", "2026-01-01 11:00:00", None)]
+    setup = r"""
+import json, sys, duckdb
+job = json.load(sys.stdin)
+db = duckdb.connect(job["path"])
+db.execute("create schema msg")
+db.execute("create table msg.message_receipts (receipt_id varchar, ruleset_id varchar, content_id varchar, "
+           "content_title varchar, content_type varchar, received_at timestamp, first_open timestamp, "
+           "first_click timestamp)")
+for r in job["receipts"]:
+    db.execute("insert into msg.message_receipts values (?, ?, ?, ?, 'email', '2026-01-01 09:00:00', ?, ?)", r)
+db.execute("create table msg.message_events (receipt_id varchar, event varchar, occurred_at timestamp, url varchar)")
+for e in job["events"]:
+    db.execute("insert into msg.message_events values (?, ?, ?, ?)", e)
+db.close()
+"""
+    proc = subprocess.run([str(TARGET_DUCKDB.with_name("python")), "-c", setup], capture_output=True, text=True,
+                          input=json.dumps({"path": str(database), "receipts": receipts, "events": events}))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    env = {**os.environ, "DBT_TARGET": "duckdb", "TAP_SCHEMA": "msg", "DUCKDB_PATH": str(database),
+           "DBT_VENV": DBT_VENV, "DBT_INTERCOM_PATH": str(tmp_path / "none")}
+    off = subprocess.run([str(ROOT / "scripts" / "dbt_models.sh")], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert off.returncode == 0 and "tap_intercom__message_rates" not in off.stdout, off.stdout[-3000:]
+    on = subprocess.run([str(ROOT / "scripts" / "dbt_models.sh")], capture_output=True, text=True, timeout=600,
+                        env={**env, "DBT_VARS": "tap_intercom_messages_enabled: true"})
+    assert on.returncode == 0 and "tap_intercom__message_rates" in on.stdout, on.stdout[-3000:]
+    read = {"rates": "select ruleset_id, content_id, content_title, receipts, receipts_opened, receipts_clicked, "
+                     "open_rate, click_rate from msg_tap_intercom.tap_intercom__message_rates"}
+    proc = subprocess.run([str(TARGET_DUCKDB.with_name("python")), "-c", _DUCK], capture_output=True, text=True,
+                          input=json.dumps({"path": str(database), "queries": read}), timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {(r["ruleset_id"], r["content_id"]): r for r in json.loads(proc.stdout)["rates"]}
+    assert {k: (r["content_title"], r["receipts"], r["receipts_opened"], r["receipts_clicked"],
+                float(r["open_rate"]), float(r["click_rate"])) for k, r in rows.items()} == {
+        ("m1", "c1"): ("Welcome, friend", 3, 3, 1, 1.0, 0.3333),
+        ("m1", "c2"): ("Welcome (B)", 1, 1, 1, 1.0, 1.0),
+        ("m2", "c9"): ("Renewal", 1, 0, 0, 0.0, 0.0)}
+
+
+def test_one_set_of_dbt_pins():
+    """scripts/dbt_models.sh, scripts/e2e_setup.sh and meltano.yml's dbt utilities install the same dbt."""
+    pins = {}
+    for path in ("scripts/dbt_models.sh", "scripts/e2e_setup.sh"):
+        text = (ROOT / path).read_text(encoding="utf-8")
+        pins[path] = set(next(line for line in text.splitlines() if line.startswith(("DBT_PINS=", "DBT_PIN=")))
+                         .split("=", 1)[1].strip('"').split())
+    assert pins["scripts/dbt_models.sh"] == pins["scripts/e2e_setup.sh"]
+    meltano = (ROOT / "meltano.yml").read_text(encoding="utf-8")
+    for adapter in ("dbt-postgres", "dbt-duckdb"):
+        line = next(line for line in meltano.splitlines() if line.strip().startswith("pip_url: dbt-core")
+                    and adapter in line)
+        assert set(line.split("#")[0].split(":", 1)[1].split()) <= pins["scripts/dbt_models.sh"], line
