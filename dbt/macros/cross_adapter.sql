@@ -100,3 +100,9 @@
 {% macro duckdb__series_join(start_expression, end_expression, alias, column) -%}
     cross join lateral (select unnest(generate_series(cast({{ start_expression }} as bigint), cast({{ end_expression }} as bigint))) as {{ column }}) as {{ alias }}
 {%- endmacro %}
+
+
+{% macro type_double() %}
+    {#- A double-precision float (dbt.type_float() is single precision on DuckDB). -#}
+    {{- return('double' if target.type == 'duckdb' else 'double precision') -}}
+{% endmacro %}

@@ -35,8 +35,8 @@ select
     count(*) as receipts,
     sum(opened) as receipts_opened,
     sum(clicked) as receipts_clicked,
-    round(cast(sum(opened) as {{ dbt.type_float() }}) / count(*), 4) as open_rate,
-    round(cast(sum(clicked) as {{ dbt.type_float() }}) / count(*), 4) as click_rate,
+    round(cast(sum(opened) as {{ tap_intercom.type_double() }}) / count(*), 4) as open_rate,
+    round(cast(sum(clicked) as {{ tap_intercom.type_double() }}) / count(*), 4) as click_rate,
     min(received_at) as first_received_at,
     max(received_at) as last_received_at
 from per_receipt

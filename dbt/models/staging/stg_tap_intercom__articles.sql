@@ -21,9 +21,9 @@ select
     {{ tap_intercom.json_field(c, 'statistics', ['views'], dbt.type_bigint()) }} as statistics_views,
     {{ tap_intercom.json_field(c, 'statistics', ['conversions'], dbt.type_bigint()) }} as statistics_conversations,
     {{ tap_intercom.json_field(c, 'statistics', ['reactions'], dbt.type_bigint()) }} as statistics_reactions,
-    {{ tap_intercom.json_field(c, 'statistics', ['happy_reaction_percentage'], dbt.type_float()) }} as statistics_happy_reaction_percentage,
-    {{ tap_intercom.json_field(c, 'statistics', ['neutral_reaction_percentage'], dbt.type_float()) }} as statistics_neutral_reaction_percentage,
-    {{ tap_intercom.json_field(c, 'statistics', ['sad_reaction_percentage'], dbt.type_float()) }} as statistics_sad_reaction_percentage,
+    {{ tap_intercom.json_field(c, 'statistics', ['happy_reaction_percentage'], tap_intercom.type_double()) }} as statistics_happy_reaction_percentage,
+    {{ tap_intercom.json_field(c, 'statistics', ['neutral_reaction_percentage'], tap_intercom.type_double()) }} as statistics_neutral_reaction_percentage,
+    {{ tap_intercom.json_field(c, 'statistics', ['sad_reaction_percentage'], tap_intercom.type_double()) }} as statistics_sad_reaction_percentage,
     {{ tap_intercom.is_deleted(c) }} as is_deleted,
     {{ tap_intercom.synced_at(c) }} as synced_at
 from {{ tap_intercom.from_tap(rel) }}

@@ -10,7 +10,7 @@ with versions as (
         {{ tap_intercom.field(c, 'name') }} as name,
         {{ tap_intercom.field(c, 'website') }} as website,
         {{ tap_intercom.field(c, 'industry') }} as industry,
-        {{ tap_intercom.field(c, 'monthly_spend', dbt.type_float()) }} as monthly_spend,
+        {{ tap_intercom.field(c, 'monthly_spend', tap_intercom.type_double()) }} as monthly_spend,
         {{ tap_intercom.json_field(c, 'plan', ['id']) }} as plan_id,
         {{ tap_intercom.json_field(c, 'plan', ['name']) }} as plan_name,
         {{ tap_intercom.field(c, 'session_count', dbt.type_bigint()) }} as session_count,

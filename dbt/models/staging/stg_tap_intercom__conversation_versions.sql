@@ -28,9 +28,9 @@ with versions as (
         {{ tap_intercom.json_field(c, 'source', ['body']) }} as source_body,
         {{ tap_intercom.json_field(c, 'source', ['author', 'id']) }} as source_author_id,
         {{ tap_intercom.json_field(c, 'source', ['author', 'type']) }} as source_author_type,
-        {{ tap_intercom.json_field(c, 'statistics', ['handling_time'], dbt.type_float()) }} as intercom_handling_time_seconds,
-        {{ tap_intercom.json_field(c, 'statistics', ['time_to_admin_reply'], dbt.type_float()) }} as intercom_time_to_admin_reply_seconds,
-        {{ tap_intercom.json_field(c, 'statistics', ['time_to_first_close'], dbt.type_float()) }} as intercom_time_to_first_close_seconds,
+        {{ tap_intercom.json_field(c, 'statistics', ['handling_time'], tap_intercom.type_double()) }} as intercom_handling_time_seconds,
+        {{ tap_intercom.json_field(c, 'statistics', ['time_to_admin_reply'], tap_intercom.type_double()) }} as intercom_time_to_admin_reply_seconds,
+        {{ tap_intercom.json_field(c, 'statistics', ['time_to_first_close'], tap_intercom.type_double()) }} as intercom_time_to_first_close_seconds,
         {{ tap_intercom.json_field(c, 'statistics', ['count_reopens'], dbt.type_int()) }} as intercom_count_reopens,
         {{ tap_intercom.json_field(c, 'statistics', ['count_assignments'], dbt.type_int()) }} as intercom_count_assignments,
         {{ tap_intercom.synced_at(c) }} as synced_at

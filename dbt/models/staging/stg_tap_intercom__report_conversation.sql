@@ -10,8 +10,8 @@ select
     {{ tap_intercom.field(c, 'conversation_first_closed_at', dbt.type_timestamp()) }} as conversation_first_closed_at,
     {{ tap_intercom.field(c, 'conversation_first_teammate_reply_at', dbt.type_timestamp()) }} as conversation_first_teammate_reply_at,
     {{ tap_intercom.field(c, 'conversation_state') }} as conversation_state,
-    {{ tap_intercom.field(c, 'time_to_first_close', dbt.type_float()) }} as time_to_first_close_seconds,
-    {{ tap_intercom.field(c, 'count_reopens', dbt.type_float()) }} as count_reopens,
+    {{ tap_intercom.field(c, 'time_to_first_close', tap_intercom.type_double()) }} as time_to_first_close_seconds,
+    {{ tap_intercom.field(c, 'count_reopens', tap_intercom.type_double()) }} as count_reopens,
     {{ tap_intercom.is_deleted(c) }} as is_deleted,
     {{ tap_intercom.synced_at(c) }} as synced_at
 from {{ tap_intercom.from_tap(rel) }}
