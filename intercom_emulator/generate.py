@@ -50,6 +50,11 @@ PHRASES = ["I need help with <a href=\"https://example.com/billing\">billing</a>
            "Great product 🎉", "We would like a demo for our team."]
 
 NOTE_BODIES = ["<p>%s</p>" % p for p in PHRASES]
+# The assignment part types live conversations hold (a rule, a teammate's away mode, a reply-and-reopen)
+ASSIGNMENT_KINDS = ["assignment", "assignment", "default_assignment", "away_mode_assignment", "assign_and_reopen"]
+# The conversation's state after a part of each type; other parts leave it as it was
+PART_STATES = {"close": "closed", "snoozed": "snoozed", "open": "open", "timer_unsnooze": "open",
+               "assign_and_reopen": "open"}
 
 # Custom attributes with awkward names and every value type; (name, data_type, archived).
 CONTACT_CUSTOM = [("paid_subscriber", "boolean", False), ("monthly_spend", "float", False),
@@ -386,7 +391,8 @@ class Generator:
         step = max(1, (end - made) // (n_parts + 1))
         for i in range(n_parts):
             at = min(end, at + 1 + int(rng.random() * step))
-            parts.append(self.part(who[0], admin, i, at))
+            parts.append(self.part(who[0], admin, i, at, team))
+        self.unsnoozes(parts)
         state = "open" if created is not None else pick(rng, ["open", "closed", "closed", "snoozed"])
         updated = parts[-1]["created_at"] if parts else made
         last_user = next((p["created_at"] for p in reversed(parts) if p["author"]["type"] != "admin"), None)
@@ -469,7 +475,7 @@ class Generator:
                 "assigned_team_first_response_time": [], "assigned_team_first_response_time_in_office_hours": [],
                 "handling_time": None, "adjusted_handling_time": None}
 
-    def part(self, person, admin, i, at):
+    def part(self, person, admin, i, at, team=None):
         rng = self.rng
         r = rng.random()
         if r < 0.45:
@@ -481,17 +487,46 @@ class Generator:
         else:
             kind, author = pick(rng, ["assignment", "open", "close", "snoozed"]), self.admin_author(admin)
         has_body = kind in ("comment", "note")
+        body = "<p>%s</p>" % pick(rng, PHRASES) if has_body else None
+        # What live conversations also hold (drawn from xr, so the rest of a seed's workspace stays as it was):
+        # replies by Operator/Fin (author type bot), a teammate's reply-and-assign (an assignment part with a
+        # body), assignment kinds beside `assignment` and assignments to a team.
+        xr, assigned_to = self.xr, None
+        if kind == "comment" and author["type"] == "admin":
+            x = xr()
+            if x < 0.1:
+                author = self.bot_author()
+            elif x < 0.25:
+                kind = "assignment"
+        if kind == "assignment":
+            kind = ASSIGNMENT_KINDS[int(xr() * len(ASSIGNMENT_KINDS))]
+            to_team = team is not None and (kind == "default_assignment" or xr() < 0.25)
+            assigned_to = {"type": "team", "id": team["id"]} if to_team else {"type": "admin", "id": admin["id"]}
         return {"type": "conversation_part", "id": self.next_id("part"), "part_type": kind,
-                "body": "<p>%s</p>" % pick(rng, PHRASES) if has_body else None,
+                "body": body,
                 "created_at": at, "updated_at": at, "notified_at": at,
-                "assigned_to": {"type": "admin", "id": admin["id"]} if kind == "assignment" else None,
+                "assigned_to": assigned_to,
                 "author": author,
                 "attachments": [{"type": "upload", "name": "screenshot.png",
                                  "url": "https://files.example.com/%d.png" % i, "content_type": "image/png",
                                  "filesize": 20480, "width": 640, "height": 480}] if has_body and r < 0.03 else [],
                 "external_id": None, "redacted": False, "email_message_metadata": None, "metadata": None,
-                "state": "closed" if kind == "close" else ("snoozed" if kind == "snoozed" else "open"),
+                "state": PART_STATES.get(kind, "open"),
                 "tags": [], "event_details": None, "app_package_code": None}
+
+    def unsnoozes(self, parts):
+        """A snooze ends when its time comes (a `timer_unsnooze` part, authored by the bot) or by hand (`open`):
+        half of the reopenings that follow a snooze are the timer's."""
+        state = "open"
+        for k, p in enumerate(parts):
+            if p["part_type"] == "open" and state == "snoozed" and self.xr() < 0.5:
+                parts[k] = dict(p, part_type="timer_unsnooze", author=self.bot_author())
+            state = PART_STATES.get(parts[k]["part_type"], state)
+
+    def bot_author(self):
+        # Operator and Fin write as type bot (API-NOTES 10), with the workspace's operator address
+        return {"type": "bot", "id": "991267400", "name": "Operator",
+                "email": "operator+%s@intercom.io" % self.app_id, "from_ai_agent": False, "is_ai_answer": False}
 
     @staticmethod
     def person_author(c):

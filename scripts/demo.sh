@@ -191,3 +191,31 @@ else
         "$(since "$T0")" "$DEMO"
     exit 1
 fi
+
+# dbt (docs/DBT.md): our models on the DuckDB file, and Fivetran's dbt_intercom on them where DBT_INTERCOM_PATH
+# (default ../shared/dbt-packages) holds it. dbt goes into its own venv, .demo/dbt (from PyPI). DEMO_DBT=0 skips.
+if [ "${DEMO_DBT:-1}" = 1 ]; then
+    echo
+    t=$(now)
+    DBT_TARGET=duckdb DUCKDB_PATH="$DB" TAP_SCHEMA=main DBT_VENV="$ROOT/$DEMO/dbt" scripts/dbt_models.sh \
+        >"$DEMO/dbt.log" 2>&1 || { show_log "$DEMO/dbt.log"; die "building the dbt models failed"; }
+    note "dbt models built in $(since "$t") s ($(grep -o 'PASS=[0-9]*' "$DEMO/dbt.log" | tail -1) models and tests; log: $DEMO/dbt.log)"
+    "$DEMO/dbt/bin/python" - "$DB" <<'PY'
+import sys, duckdb
+db = duckdb.connect(sys.argv[1], read_only=True)
+have = {r[0] for r in db.sql("select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+if "main_intercom.intercom__conversation_metrics" in have:
+    n, reopens, assignments, response, close = db.sql("""
+        select count(*), sum(count_reopens), sum(count_assignments), median(time_to_first_response_minutes),
+               median(time_to_first_close_minutes) from main_intercom.intercom__conversation_metrics""").fetchone()
+    print(f"  dbt_intercom: {n} conversations, {reopens} reopens, {assignments} assignments; median time to first "
+          f"response {response} min, to first close {close} min (main_intercom.intercom__conversation_metrics)")
+office = db.sql("""select median(office_time_to_first_response_minutes), median(time_to_first_response_minutes)
+                   from main_tap_intercom.tap_intercom__conversation_office_hours""").fetchone()
+snoozed = db.sql("select count(*), sum(snoozed_minutes) from main_tap_intercom.tap_intercom__conversation_time_in_state "
+                 "where snoozed_minutes > 0").fetchone()
+print(f"  tap_intercom: median time to first response {office[1]} min, of which {office[0]} min within office hours "
+      f"(main_tap_intercom.tap_intercom__conversation_office_hours); {snoozed[0]} conversations snoozed "
+      f"{snoozed[1]} min in all (tap_intercom__conversation_time_in_state)")
+PY
+fi

@@ -3,7 +3,7 @@
 #   - PostgreSQL 15 running on localhost:5432, with a role and a database for the tests;
 #   - each Singer target's own virtual environment under .e2e/ (never the tap's venv: their pins clash):
 #     meltanolabs-target-postgres, pipelinewise-target-postgres and target-duckdb,
-#     and Meltano's, the orchestrator of tests/test_e2e_meltano.py;
+#     Meltano's, the orchestrator of tests/test_e2e_meltano.py, and dbt's (tests/test_e2e_dbt.py);
 #   - the published peer's (tap-intercom 2.2.5 from PyPI: the same distribution name as this tap, so never in
 #     .venv), which tests/test_emulator.py runs against the emulator.
 # Idempotent and quick when everything is already there. Runs as root on a fresh machine and in CI (where it
@@ -29,6 +29,9 @@ PIPELINEWISE_PIN="pipelinewise-target-postgres==2.1.2"  # ignores ACTIVATE_VERSI
 # target-duckdb 0.8.0 leaves duckdb unpinned; duckdb >= 1.1 drops a row per batch with it (scripts/demo.sh)
 DUCKDB_TARGET_PIN="target-duckdb==0.8.0 duckdb==1.0.0"
 PEER_PIN="tap-intercom==2.2.5"  # singer-io/tap-intercom, run through ../shared/peer/run_peer.py
+# dbt for scripts/dbt_models.sh (the same pins as there): dbt-core 1.12 fetches a parser from outside PyPI as it
+# installs, 1.11 does not; duckdb at target-duckdb's version, which writes the file the models read.
+DBT_PIN="dbt-core==1.11.16 dbt-postgres==1.11.0 dbt-duckdb==1.11.1 duckdb==1.0.0"
 
 step() { printf 'e2e-setup: %s\n' "$*"; }
 
@@ -110,6 +113,7 @@ make_venv pipelinewise-target-postgres "$PIPELINEWISE_PIN" \
     "$E2E/pipelinewise-target-postgres/bin/python" -c "import target_postgres" &
 make_venv target-duckdb "$DUCKDB_TARGET_PIN" "$E2E/target-duckdb/bin/target-duckdb" --help &
 make_venv peer "$PEER_PIN" "$E2E/peer/bin/python" -I -c "import tap_intercom.client" &  # -I: not ours, from the checkout
+make_venv dbt "$DBT_PIN" "$E2E/dbt/bin/dbt" --version &
 failed=0
 for job in $(jobs -p); do wait "$job" || failed=1; done
 [ "$failed" = 0 ] || { step "building a venv failed"; exit 1; }

@@ -1,0 +1,12 @@
+-- Fivetran's contact_tag_history: the current tags of each contact.
+{{ config(alias='contact_tag_history') }}
+
+select
+    contact_id,
+    {{ tap_intercom.safe_bigint('tag_id') }} as tag_id,
+    contact_updated_at,
+    not is_deleted as _fivetran_active,
+    contact_updated_at as _fivetran_start,
+    case when is_deleted then synced_at else {{ tap_intercom.far_future() }} end as _fivetran_end,
+    synced_at as _fivetran_synced
+from {{ ref('stg_tap_intercom__contact_tags') }}

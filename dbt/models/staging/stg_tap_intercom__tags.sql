@@ -1,0 +1,10 @@
+-- Tags, one row each.
+{%- set rel = tap_intercom.tap_table('tags') -%}
+{%- set c = tap_intercom.tap_columns(rel) %}
+
+select
+    {{ tap_intercom.field(c, 'id') }} as tag_id,
+    {{ tap_intercom.field(c, 'name') }} as tag_name,
+    {{ tap_intercom.is_deleted(c) }} as is_deleted,
+    {{ tap_intercom.synced_at(c) }} as synced_at
+from {{ tap_intercom.from_tap(rel) }}
