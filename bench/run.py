@@ -17,6 +17,9 @@ CPU per contact record: our full sync of the contact search's streams (users, co
 workspace at 0 ms, its CPU over the contacts read, beside a floor measured in the same run on the same pages (the
 search's pages fetched once, then orjson.loads of each page and one orjson RECORD line per record), and the
 tap's own transform and encoder on those pages, in process, to show where the rest goes.
+Marginal CPU per contact: full syncs of a contact-only workspace (10 companies, 10 conversations) of N and 2N
+contacts at 0 ms, no rate limit, (CPU at 2N - CPU at N) / N, so start-up and the small streams cancel out; with
+the tap's default selection (its own --discover, as given) and with every stream selected; best of --repeat each.
 Ours syncs the streams the peer has (all but social_profiles and deleted_conversations; users + contacts = the
 peer's contacts), so both
 emit the same records. The peer leaves contacts' notes lists cut at 10 items; this tap completes them, which
@@ -173,6 +176,32 @@ def cpu_per_record(args):
              ratio(parts["encode"], parts["floor"]))], contacts, len(pages), runs[0]["requests"]
 
 
+def marginal_cpu(args):
+    """Our CPU per additional contact: (CPU of a 2N-contact sync - CPU of an N-contact sync) / N, for each N and
+    both selections, on a contact-only workspace at 0 ms without a rate limit (best of --repeat syncs each)."""
+    halves = [int(n) for n in numbers(args.marginal_contacts)]
+    sizes = sorted(set(halves) | {2 * n for n in halves})
+    cpu = {}
+    for contacts in sizes:
+        proc, url = emulator(args, 0, contacts, 10, 10, 10 ** 7)
+        try:
+            for selection in ("default", "all"):
+                runs = [ours(url, streams=selection)[0] for _ in range(args.repeat)]
+                cpu[selection, contacts] = min(run["cpu"] for run in runs)
+                print(f"marginal CPU: {selection} selection, {contacts:,} contacts: {cpu[selection, contacts]:.2f} s "
+                      f"CPU, {runs[0]['records']:,} records, {runs[0]['requests']:,} requests", file=sys.stderr,
+                      flush=True)
+        finally:
+            proc.terminate()
+            proc.wait()
+    rows = []
+    for selection, label in (("default", "default selection"), ("all", "every stream selected")):
+        for n in halves:
+            rows.append((label, f"{n:,} -> {2 * n:,}", f"{cpu[selection, n]:.2f}", f"{cpu[selection, 2 * n]:.2f}",
+                         f"{(cpu[selection, 2 * n] - cpu[selection, n]) / n * 1e6:.1f}"))
+    return rows
+
+
 def write(path, value):
     path.write_text(json.dumps(value))
     return str(path)
@@ -183,14 +212,19 @@ PEER_STREAMS = {"users", "contacts", "companies", "conversations", "conversation
                 "segments", "company_segments", "company_attributes", "contact_attributes"}
 
 
+TAP = str(Path(sys.executable).with_name("tap-intercom"))  # --tap: another install of ours (before / after)
+
+
 def ours(url, state=None, streams=PEER_STREAMS):
-    tap = str(Path(sys.executable).with_name("tap-intercom"))
+    """A sync of ours selecting `streams` in its own discovery ("default": as discovered; "all": every stream)."""
+    tap = TAP
     config = write(WORK / "ours-config.json", {"access_token": TOKEN, "start_date": "2000-01-01T00:00:00Z",
                                                "base_url": url})
     catalog = json.loads(subprocess.run([tap, "--config", config, "--discover"], capture_output=True,
                                         check=True).stdout)
-    for entry in catalog["streams"]:
-        entry["metadata"][0]["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    if streams != "default":
+        for entry in catalog["streams"]:
+            entry["metadata"][0]["metadata"]["selected"] = streams == "all" or entry["tap_stream_id"] in streams
     cmd = [tap, "--config", config, "--catalog", write(WORK / "ours-catalog.json", catalog)]
     if state is not None:
         cmd += ["--state", write(WORK / "ours-state.json", state)]
@@ -214,8 +248,9 @@ def peer(args, url, state=None):
 
 
 def ensure_peer(args):
-    if args.peer_python:
-        return
+    if args.peer_python or not (numbers(args.latencies) or numbers(args.bound_limits) and "peer" in
+                                args.bound_taps.split(",")):
+        return  # given, or not needed
     venv = WORK / "peer-venv"
     python = venv / "bin" / "python"
     if not python.exists():
@@ -239,6 +274,10 @@ def numbers(text):
     return [float(x) for x in text.split(",") if x.strip()]
 
 
+SELECTIONS = {"peer": "", "default": ", default selection", "all": ", every stream selected"}  # --bound-selections
+STREAMS_OF = {"peer": PEER_STREAMS, "default": "default", "all": "all"}
+
+
 def rate_limit_bound(args):
     """Full syncs of a large workspace at a realistic latency under each budget: how close to the least time the
     budget allows (requests made / requests allowed per second) each tap runs. One row per workspace shape:
@@ -251,9 +290,11 @@ def rate_limit_bound(args):
         for limit in [int(x) for x in numbers(args.bound_limits)]:
             proc, url = emulator(args, args.bound_latency, contacts, companies, conversations, limit)
             try:
-                taps = {"this": ("tap-intercom (this)", lambda: ours(url)),
-                        "peer": ("peer 2.2.5", lambda: peer(args, url))}
-                for name, run in (taps[tap] for tap in args.bound_taps.split(",")):
+                taps = {"this": [(f"tap-intercom (this){SELECTIONS[selection]}",
+                                  lambda selection=selection: ours(url, streams=STREAMS_OF[selection]))
+                                 for selection in args.bound_selections.split(",")],
+                        "peer": [("peer 2.2.5", lambda: peer(args, url))]}
+                for name, run in (run for tap in args.bound_taps.split(",") for run in taps[tap]):
                     m, _ = run()
                     bound = m["requests"] / (limit / 10)
                     rows.append((f"{shape}: {contacts:,} / {conversations:,} / {companies:,}", f"{limit:,} per 10 s",
@@ -267,6 +308,7 @@ def rate_limit_bound(args):
 
 
 def main():
+    global TAP
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--contacts", type=int, default=10000)
     parser.add_argument("--companies", type=int, default=1000)
@@ -284,13 +326,20 @@ def main():
     parser.add_argument("--bound-companies", type=int, default=2000)
     parser.add_argument("--bound-conversations", type=int, default=2000)
     parser.add_argument("--bound-taps", default="this,peer", help="which taps the bound runs measure")
+    parser.add_argument("--bound-selections", default="peer", help="our streams in the bound runs, one run each: "
+                        "peer (the peer's streams), default (our discovery as it is), all (every stream)")
     parser.add_argument("--heavy-contacts", type=int, default=60000, help="contacts of the contact-heavy bound row "
                         "(0: leave the row out)")
     parser.add_argument("--heavy-companies", type=int, default=50)
     parser.add_argument("--heavy-conversations", type=int, default=50)
     parser.add_argument("--cpu-contacts", type=int, default=20000, help="contacts of the CPU-per-record run "
                         "(0: leave it out)")
+    parser.add_argument("--marginal-contacts", default="20000,40000", help="N of the marginal-CPU rows: syncs of "
+                        "N and 2N contacts ('': leave them out)")
+    parser.add_argument("--tap", default=TAP, help="the tap-intercom executable of ours to measure (another "
+                        "install, e.g. the code before a change)")
     args = parser.parse_args()
+    TAP = args.tap
     WORK.mkdir(exist_ok=True)
     ensure_peer(args)
     rows = []
@@ -337,6 +386,7 @@ def main():
                 proc.terminate()
                 proc.wait()
     cpu = cpu_per_record(args) if args.cpu_contacts else None
+    marginal = marginal_cpu(args) if args.marginal_contacts else None
     bound = rate_limit_bound(args)
     if bound:
         print(f"\nRate-limit bound: full sync of each workspace (contacts / conversations / companies) at "
@@ -353,6 +403,13 @@ def main():
         print("| CPU per contact record | us | / floor |")
         print("|---|---|---|")
         for row in cpu_rows:
+            print("| " + " | ".join(row) + " |")
+    if marginal:
+        print(f"\nMarginal CPU per contact: full syncs of a contact-only workspace (10 companies, 10 conversations) "
+              f"at 0 ms, no rate limit, best of {args.repeat} each; (CPU at 2N - CPU at N) / N.\n")
+        print("| selection | contacts, N -> 2N | CPU at N, s | CPU at 2N, s | marginal CPU per contact, us |")
+        print("|---|---|---|---|---|")
+        for row in marginal:
             print("| " + " | ".join(row) + " |")
     if rows:
         print(f"\nWorkspace: {args.contacts} contacts, {args.companies} companies, {args.conversations} conversations "
