@@ -354,14 +354,16 @@ def check_models(tables, truth, report_truth):
         same(want, rows[cid], f"time in state {cid}")
 
     # Intercom's report numbers, as the emulator's report holds them; its conversations are not the workspace's
-    report = {str(r["conversation_id"]): r for r in report_truth}
+    # (the truth is the file's cells as text, "" for nothing, under qualified ids: standard.conversation_id, ...)
+    report = {r["standard.conversation_id"]: r for r in report_truth}
     rows = {r["conversation_id"] if isinstance(r["conversation_id"], str) else str(int(r["conversation_id"])): r
             for r in tables["report"]}
     assert set(rows) == set(report)
     for cid, want in report.items():
-        same({"intercom_count_reopens": want["count_reopens"],
-              "intercom_time_to_first_close_minutes": None if want["time_to_first_close"] is None
-              else round(want["time_to_first_close"] / 60, 2), "intercom_state": want["conversation_state"]},
+        reopens, to_close = want["standard.number_of_reopens"], want["duration.time_to_first_close"]
+        same({"intercom_count_reopens": float(reopens) if reopens != "" else None,
+              "intercom_time_to_first_close_minutes": None if to_close == "" else round(float(to_close) / 60, 2),
+              "intercom_state": want["standard.conversation_state"] or None},
              rows[cid], f"report {cid}")
 
     # conversation_history keeps every version the runs read; one active per conversation, the truth's latest

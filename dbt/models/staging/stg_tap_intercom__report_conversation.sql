@@ -11,7 +11,9 @@ select
     {{ tap_intercom.field(c, 'conversation_first_teammate_reply_at', dbt.type_timestamp()) }} as conversation_first_teammate_reply_at,
     {{ tap_intercom.field(c, 'conversation_state') }} as conversation_state,
     {{ tap_intercom.field(c, 'time_to_first_close', tap_intercom.type_double()) }} as time_to_first_close_seconds,
-    {{ tap_intercom.field(c, 'count_reopens', tap_intercom.type_double()) }} as count_reopens,
+    -- the export's column for reopens: `number_of_reopens` (what the emulator writes) or `count_reopens`
+    coalesce({{ tap_intercom.field(c, 'number_of_reopens', tap_intercom.type_double()) }},
+             {{ tap_intercom.field(c, 'count_reopens', tap_intercom.type_double()) }}) as count_reopens,
     {{ tap_intercom.is_deleted(c) }} as is_deleted,
     {{ tap_intercom.synced_at(c) }} as synced_at
 from {{ tap_intercom.from_tap(rel) }}
