@@ -156,7 +156,8 @@ def test_history_streams_are_never_versioned_nor_selected_by_default(tmp_path, e
     config = tap_config(emulator.url)
     catalog = discover(tmp_path, config)
     defaults = {e["tap_stream_id"]: e["metadata"][0]["metadata"]["selected-by-default"] for e in catalog["streams"]}
-    assert {name for name, on in defaults.items() if not on} - {"conversation_handling_events"} == set(HISTORY)
+    opt_in = {"conversation_handling_events", "message_receipts", "message_events", "message_checkpoints"}
+    assert {name for name, on in defaults.items() if not on} - opt_in == set(HISTORY)
     assert not set(HISTORY) & run_tap(tmp_path, config).streams()  # no catalog: every stream selected by default
     chosen = select_streams(catalog, set(HISTORY))
     first = run_tap(tmp_path, {**config, **OFTEN}, catalog=chosen)
