@@ -121,14 +121,7 @@ def _number(nullable):
 def _boolean(nullable):
     # Written as sent: a null boolean stays null. (singer's Transformer tries "boolean" before "null", and
     # bool(None) is False, so it writes false: "not set" would read as "no". The one place we differ from it.)
-    def convert(value):
-        if type(value) is bool:
-            return value
-        if value is None and nullable:
-            return None
-        raise _Slow
-    convert.passes_null = nullable
-    return convert
+    return _exact(bool, nullable)
 
 
 _PASSES = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict}
