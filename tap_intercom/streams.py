@@ -167,19 +167,26 @@ def contact_rows(contact, lists):
 
 
 def social_profile_rows(contact, _extra):
-    profiles = (contact.get("social_profiles") or {}).get("data") or []
-    rows = {(profile.get("name"), profile.get("url")): {**profile, "contact_id": contact["id"],
-                                                        "contact_updated_at": contact.get("updated_at")}
-            for profile in profiles if profile.get("name") is not None and profile.get("url") is not None}
-    return list(rows.values())  # one row per key: a contact's identical profiles are one
+    profiles = (contact.get("social_profiles") or _NO_LIST).get("data")
+    if not profiles:
+        return ()
+    parent = {"contact_id": contact["id"], "contact_updated_at": contact.get("updated_at")}
+    rows = {}  # one row per key: a contact's identical profiles are one
+    for profile in profiles:
+        name, url = profile.get("name"), profile.get("url")
+        if name is not None and url is not None:
+            rows[name, url] = {**profile, **parent}
+    return list(rows.values())
 
 
 def contact_tags_fetches(contact, _fields):
-    return contact_list_fetches(contact, ("tags",))
+    tags = contact.get("tags")  # one list's check, per record
+    return contact_list_fetches(contact, ("tags",)) if tags and tags.get("has_more") else _NO_LIST
 
 
 def contact_companies_fetches(contact, _fields):
-    return contact_list_fetches(contact, ("companies",))
+    companies = contact.get("companies")
+    return contact_list_fetches(contact, ("companies",)) if companies and companies.get("has_more") else _NO_LIST
 
 
 def conversation_fetches(conversation, _fields, kind="conversation"):

@@ -359,10 +359,8 @@ class Engine:
                     continue
                 rows = rows_of(record, fetched.get(name)) if rows_of else (record,)
                 for row in rows:
-                    if not shape.known.issuperset(row) or shape.watch and shape.mistyped(row):
-                        lines += shape.check(row)  # the widened SCHEMA, just before the record
-                    try:
-                        lines.append(encoder.line(shape.transform(row), extracted))
+                    try:  # after the widened SCHEMA, if the row widens it
+                        shape.emit(row, lines, encoder, extracted)
                     except RecordMismatch as exc:  # no valid form (a key or cursor that fits no type): this
                         LOGGER.error("%s; the record is skipped", exc)  # record only, not its stream for good
                         self.rejected.append(str(exc))

@@ -278,11 +278,8 @@ class Export:
                 if record is None:
                     skipped += 1
                     continue
-                shape = self.shapes[stream]
-                if not shape.known.issuperset(record) or shape.watch and shape.mistyped(record):
-                    lines += shape.check(record)  # a column the schema lacks: declared (widening.py)
-                try:
-                    lines.append(self.encoders[stream].line(shape.transform(record), extracted))
+                try:  # a column the schema lacks is declared first (widening.py)
+                    self.shapes[stream].emit(record, lines, self.encoders[stream], extracted)
                 except RecordMismatch as exc:
                     LOGGER.error("%s; the row is skipped", exc)
                     skipped += 1

@@ -25,19 +25,33 @@ def _items(record, name, *inner):
 
 def _rows(parent, parent_record, child, items, keep=()):
     """One row per distinct child id: {<parent>_id, <child>_id, <parent>_updated_at, what the item says}."""
+    if not items:
+        return []
+    parent_key, child_key, stamp_key = _NAMES.get((parent, child)) or _names(parent, child)
+    parent_id, stamp = str(parent_record["id"]), parent_record.get("updated_at")
     rows = {}
     for item in items:
-        if isinstance(item, dict):
+        if type(item) is dict or isinstance(item, dict):
             child_id = item.get("id")
         else:  # a bare id (a team's admin_ids)
-            child_id, item = item, {}
+            child_id, item = item, _NONE
         if child_id is None:
             continue
-        row = {f"{parent}_id": str(parent_record["id"]), f"{child}_id": str(child_id),
-               f"{parent}_updated_at": parent_record.get("updated_at")}
-        row.update((name, item[name]) for name in keep if name in item)
-        rows[row[f"{child}_id"]] = row
+        child_id = child_id if type(child_id) is str else str(child_id)
+        row = rows[child_id] = {parent_key: parent_id, child_key: child_id, stamp_key: stamp}
+        for name in keep:
+            if name in item:
+                row[name] = item[name]
     return list(rows.values())
+
+
+_NAMES = {}  # (parent, child) -> the row's key names, made once
+_NONE = {}
+
+
+def _names(parent, child):
+    names = _NAMES[parent, child] = (f"{parent}_id", f"{child}_id", f"{parent}_updated_at")
+    return names
 
 
 # ---- contacts (users and leads: one contact search) -----------------------------------------------------

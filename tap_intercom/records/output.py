@@ -29,6 +29,9 @@ def dumps(value):
     return _encode_text(value).encode("utf-8")
 
 
+_dumps = orjson.dumps if orjson is not None else dumps  # a record's body: orjson, or dumps when it cannot
+
+
 def loads(data):
     if orjson is not None:
         try:
@@ -57,13 +60,19 @@ class RecordLines:
         self._prefix = b'{"type":"RECORD","stream":' + dumps(stream_name) + (
             b',"version":%d' % version if version is not None else b"") + b',"record":'
         self._warned = set()
+        self._extracted = self._suffix = None
 
     def line(self, record, time_extracted):
         try:
-            body = dumps(record)
-        except UnicodeEncodeError:  # a lone surrogate ("\ud83d") in Intercom's JSON: UTF-8 cannot hold it
-            body = dumps(self._replace_surrogates(record, ""))
-        return b"".join((self._prefix, body, b',"time_extracted":"', time_extracted, b'"}\n'))
+            body = _dumps(record)
+        except TypeError:  # orjson cannot (see dumps)
+            try:
+                body = dumps(record)
+            except UnicodeEncodeError:  # a lone surrogate ("\ud83d") in Intercom's JSON: UTF-8 cannot hold it
+                body = dumps(self._replace_surrogates(record, ""))
+        if time_extracted is not self._extracted:  # the line's end, made once per time_extracted
+            self._extracted, self._suffix = time_extracted, b',"time_extracted":"' + time_extracted + b'"}\n'
+        return b"".join((self._prefix, body, self._suffix))
 
     def _replace_surrogates(self, value, path):
         """The value with lone surrogates replaced by U+FFFD, warning once per field."""

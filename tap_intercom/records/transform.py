@@ -141,7 +141,9 @@ def _object(fields, nullable, keep=False, dropped=()):
     """
     names = {"_SKIP": _SKIP, "_Slow": _Slow, "NULLABLE": nullable, "_MS_ABOVE": _MS_ABOVE, "_DAYS": _DAYS,
              "_MINUTES": _MINUTES, "_SECONDS": _SECONDS, "_day": _day}
-    lines = ["def convert(value):",
+    top = not keep  # the record's top level: `whole` says whether its keys are all selected fields (the caller
+    # knows it from a key-set cache, widening.StreamShape); None: check here
+    lines = ["def convert(value, whole=None):" if top else "def convert(value):",
              "    if type(value) is not dict:",
              "        if value is None and NULLABLE:",
              "            return None",
@@ -154,8 +156,9 @@ def _object(fields, nullable, keep=False, dropped=()):
         lines += [f"    out.pop({name!r}, None)" for name in dropped]
     else:
         names["FIELDS"] = frozenset(fields)
-        lines += ["    out = dict(value) if FIELDS.issuperset(value) else "
-                  "{k: v for k, v in value.items() if k in FIELDS}"]
+        lines += ["    if whole is None:",
+                  "        whole = FIELDS.issuperset(value)",
+                  "    out = dict(value) if whole else {k: v for k, v in value.items() if k in FIELDS}"]
     lines.append("    get = value.get")
 
     def put(indent, name, expression):  # out[name] = expression, copying the input first when shared
@@ -332,6 +335,7 @@ class RecordTransform:
             fields[custom_attributes.FIELD] = (None, self._custom)
             self._schema["properties"][custom_attributes.FIELD] = {"type": ["null", "object"]}  # done beforehand
         self._fast = _object(fields, nullable=False)
+        self.fields = frozenset(fields)  # the top-level fields a record keeps
         self._metadata = metadata_map
         self._warned = set() if warned is None else warned  # shared by the transforms of a widened stream
 
@@ -339,9 +343,10 @@ class RecordTransform:
         """This stream's transform for its schema widened by new fields (widening.py)."""
         return RecordTransform(self.stream_name, schema, selected_fields, self._metadata, self._warned)
 
-    def __call__(self, record):
+    def __call__(self, record, whole=None):
+        """The record in its schema's form; `whole`: whether every key of it is a selected field (None: unknown)."""
         try:
-            return self._fast(record)
+            return self._fast(record, whole)
         except _Slow:
             return self.slow(record)
 

@@ -21,6 +21,7 @@ from tap_intercom.records.output import schema_message
 LOGGER = logging.getLogger("tap_intercom")
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object", list: "array"}
+KEYSETS = 256  # key sets remembered per stream, at most (records with ever new keys are checked each time)
 _FITS = {"integer": (int,), "number": (int, float), "boolean": (bool,), "object": (dict,), "array": (list,)}
 
 
@@ -62,6 +63,25 @@ class StreamShape:
         self.known = frozenset(selection.schema.get("properties") or ()) | top_level_deselected(selection.metadata)
         self.added = {}  # name -> type, the fields declared this run
         self.watch = ()  # (name, types that fit) of those a later value may widen (a string holds any value)
+        # A record's keys, as a tuple, -> whether they are all selected fields (else some are deselected ones): the
+        # one check of a record's keys, made once per set of keys (a stream's records have a few) rather than for
+        # each record, here and again in the transform. Only sets without a new field are kept.
+        self._keysets = {}
+
+    def emit(self, row, lines, encoder, extracted):
+        """Append the row's RECORD line to `lines`, after the widened SCHEMA when it carries a new field or a
+        value a field declared this run cannot hold (transform.RecordMismatch: the row fits no form)."""
+        keys = tuple(row)
+        whole = self._keysets.get(keys)
+        if whole is None:
+            if not self.known.issuperset(keys):
+                lines += self.check(row)
+            whole = self.transform.fields.issuperset(keys)
+            if len(self._keysets) < KEYSETS:
+                self._keysets[keys] = whole
+        if self.watch and self.mistyped(row):
+            lines += self.check(row)
+        lines.append(encoder.line(self.transform(row, whole), extracted))
 
     def message(self):
         stream = self.stream
@@ -108,4 +128,5 @@ class StreamShape:
         self.known = self.known | changes.keys()
         self.watch = tuple((name, _FITS[kind]) for name, kind in self.added.items() if kind != "string")
         self.transform = self.transform.widened(schema, frozenset(self.fields))
+        self._keysets = {}
         return self.message()
