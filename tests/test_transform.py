@@ -111,6 +111,11 @@ def _fast_equals_slow(name):
             fast = None  # the fast path defers to the slow one
         if fast is not None:
             assert same(fast, slow)
+        try:  # the fast path made for the record's own keys (widening.StreamShape keeps one per key set): the same
+            keyed = transform.for_keys(tuple(record))(record, None)
+        except _Slow:
+            keyed = None
+        assert (keyed is None) == (fast is None) and (fast is None or same(keyed, fast))
         if not isinstance(slow, type):
             assert jsonschema.Draft4Validator(schema).is_valid(slow)
             # what is lost was nulled: a value that fits its field in no way (warned)

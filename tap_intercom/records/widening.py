@@ -22,6 +22,7 @@ LOGGER = logging.getLogger("tap_intercom")
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object", list: "array"}
 KEYSETS = 256  # key sets remembered per stream, at most (records with ever new keys are checked each time)
+COMPILED = 32  # ... of which with a fast path of their own (transform.RecordTransform.for_keys)
 _FITS = {"integer": (int,), "number": (int, float), "boolean": (bool,), "object": (dict,), "array": (list,)}
 
 
@@ -63,25 +64,27 @@ class StreamShape:
         self.known = frozenset(selection.schema.get("properties") or ()) | top_level_deselected(selection.metadata)
         self.added = {}  # name -> type, the fields declared this run
         self.watch = ()  # (name, types that fit) of those a later value may widen (a string holds any value)
-        # A record's keys, as a tuple, -> whether they are all selected fields (else some are deselected ones): the
-        # one check of a record's keys, made once per set of keys (a stream's records have a few) rather than for
-        # each record, here and again in the transform. Only sets without a new field are kept.
+        # A record's keys, as a tuple, -> (whether they are all selected fields (else some are deselected ones), the
+        # transform's fast path for them): the one check of a record's keys, made once per set of keys (a stream's
+        # records have a few) rather than for each record, here and again in the transform. Only sets without a new
+        # field are kept.
         self._keysets = {}
 
     def emit(self, row, lines, encoder, extracted):
         """Append the row's RECORD line to `lines`, after the widened SCHEMA when it carries a new field or a
         value a field declared this run cannot hold (transform.RecordMismatch: the row fits no form)."""
         keys = tuple(row)
-        whole = self._keysets.get(keys)
-        if whole is None:
+        known = self._keysets.get(keys)
+        if known is None:
             if not self.known.issuperset(keys):
                 lines += self.check(row)
-            whole = self.transform.fields.issuperset(keys)
+            known = (self.transform.fields.issuperset(keys),
+                     self.transform.for_keys(keys) if len(self._keysets) < COMPILED else None)
             if len(self._keysets) < KEYSETS:
-                self._keysets[keys] = whole
+                self._keysets[keys] = known
         if self.watch and self.mistyped(row):
             lines += self.check(row)
-        lines.append(encoder.line(self.transform(row, whole), extracted))
+        lines.append(encoder.line(self.transform(row, *known), extracted))
 
     def message(self):
         stream = self.stream
