@@ -263,9 +263,9 @@ class Engine:
             return min(value, int(self.client.clock.to_server(started)))
 
         # Each stream fed by this source, with what its records go through: (selection, role it takes or None,
-        # cursor it takes from or None, rows hook, shape, encoder).
+        # cursor it takes from or None, rows hook, shape, encoder, name).
         members = [(s, s.stream.role, since[s.stream.name] if start is not None else None, s.stream.rows,
-                    shapes[s.stream.name], encoders[s.stream.name]) for s in group]
+                    shapes[s.stream.name], encoders[s.stream.name], s.stream.name) for s in group]
         fetching = [s for s in group if s.stream.fetches]
         afters = {member[2] for member in members}
         after = afters.pop() if len(afters) == 1 else _MIXED  # usually one cursor for all: filtered once
@@ -290,12 +290,12 @@ class Engine:
             work = NOTHING
             for taker in takers:
                 stream = taker[0].stream
-                if stream.fetches and stream.name not in dead:
+                if stream.fetches and taker[6] not in dead:
                     wanted = stream.fetches(record, taker[0].fields)
                     if wanted:
                         work = {} if work is NOTHING else work
                         for name, fetch in wanted.items():
-                            work[stream.name, name] = fetch
+                            work[taker[6], name] = fetch
             return takers, work
 
         lines, counts, incomplete = [], collections.Counter(), set()
@@ -350,12 +350,12 @@ class Engine:
                 owed += [(stream_name, record_id, None) for stream_name, _ in self.owed_at_start.get(record_id, ())
                          if stream_name in names and stream_name not in failures and stream_name not in dead]
             else:
-                cursor = cursor_epoch(record.get(source.cursor))
+                cursor = record.get(source.cursor)
+                cursor = cursor if type(cursor) is int else cursor_epoch(cursor)
                 if cursor is not None and (high is None or cursor > high):
                     high = cursor
-            for selection, _, _, rows_of, shape, encoder in takers:
-                name = selection.stream.name
-                if name in dead:
+            for _, _, _, rows_of, shape, encoder, name in takers:
+                if dead and name in dead:
                     continue
                 rows = rows_of(record, fetched.get(name)) if rows_of else (record,)
                 for row in rows:

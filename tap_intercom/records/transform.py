@@ -329,6 +329,7 @@ def _lossless_transformer():
 
 
 _LOSSLESS = None
+Slow = _Slow  # for a caller of the fast paths (widening.StreamShape)
 
 
 class RecordTransform:
@@ -357,6 +358,11 @@ class RecordTransform:
     def widened(self, schema, selected_fields):
         """This stream's transform for its schema widened by new fields (widening.py)."""
         return RecordTransform(self.stream_name, schema, selected_fields, self._metadata, self._warned)
+
+    @property
+    def fast(self):
+        """The fast path for any record: fast(record, whole) raises Slow when slow() must decide."""
+        return self._fast
 
     def for_keys(self, keys):
         """The fast path for records with exactly these keys, in this order (see _object), for __call__'s `fast`."""

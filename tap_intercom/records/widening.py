@@ -17,6 +17,7 @@ import copy
 import logging
 
 from tap_intercom.records.output import schema_message
+from tap_intercom.records.transform import Slow
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -76,15 +77,26 @@ class StreamShape:
         keys = tuple(row)
         known = self._keysets.get(keys)
         if known is None:
-            if not self.known.issuperset(keys):
-                lines += self.check(row)
-            known = (self.transform.fields.issuperset(keys),
-                     self.transform.for_keys(keys) if len(self._keysets) < COMPILED else None)
-            if len(self._keysets) < KEYSETS:
-                self._keysets[keys] = known
+            known = self._learn(row, keys, lines)
         if self.watch and self.mistyped(row):
             lines += self.check(row)
-        lines.append(encoder.line(self.transform(row, *known), extracted))
+        whole, fast = known
+        try:
+            record = fast(row, whole)
+        except Slow:  # a value the fast path is unsure of
+            record = self.transform.slow(row)
+        lines.append(encoder.line(record, extracted))
+
+    def _learn(self, row, keys, lines):
+        """(whole, fast path) for rows with these keys; the widened SCHEMA first when one of them is new."""
+        if not self.known.issuperset(keys):
+            lines += self.check(row)
+        transform = self.transform
+        known = (transform.fields.issuperset(keys),
+                 transform.for_keys(keys) if len(self._keysets) < COMPILED else transform.fast)
+        if len(self._keysets) < KEYSETS:
+            self._keysets[keys] = known
+        return known
 
     def message(self):
         stream = self.stream
