@@ -107,7 +107,6 @@ def _date(value):
     return text
 
 
-SIGNATURES = 1024  # signatures remembered, at most (past that, a record's are worked out each time)
 _CONVERT = {"string": _string, "integer": _integer, "number": _number, "boolean": _boolean}
 _PASSES = {"string": str, "integer": int, "number": float, "boolean": bool}  # already of the type: unchanged
 
@@ -127,9 +126,6 @@ def converter(schema, on_misfit):
         elif kind in _CONVERT:
             plan[name] = (_PASSES[kind], _CONVERT[kind])
     rule_of = plan.get
-    # What must change depends only on the attributes' names and their values' types: the names to convert are
-    # worked out once per such signature (a workspace's records have a few), and a record costs two tuples.
-    todo_of = {}
 
     def convert(value):
         if type(value) is not dict:
@@ -137,21 +133,17 @@ def converter(schema, on_misfit):
                 return None
             on_misfit(None, value)
             return None
-        signature = (tuple(value), tuple(map(type, value.values())))
-        todo = todo_of.get(signature)
-        if todo is None:
-            todo = tuple(name for name, item in value.items() if item is not None and rule_of(name) is not None
-                         and type(item) is not rule_of(name)[0])
-            if len(todo_of) < SIGNATURES:
-                todo_of[signature] = todo
-        if not todo:
-            return value
-        out = dict(value)  # copied only when a value changes: most are already of their declared type
-        for name in todo:
+        out = value
+        for name, item in value.items():
+            rule = rule_of(name)
+            if rule is None or item is None or type(item) is rule[0]:
+                continue
+            if out is value:
+                out = dict(value)
             try:
-                out[name] = rule_of(name)[1](value[name])
+                out[name] = rule[1](item)
             except Misfit:
-                on_misfit(name, value[name])
+                on_misfit(name, item)
                 out[name] = None
         return out
     convert.passes_null = True  # None stays None (transform.py skips the call)
