@@ -7,15 +7,94 @@ requests still supplies what it does best for HTTPS: the proxy settings of the e
 NO_PROXY, ...) and the CA bundle.
 """
 import base64
+import email.parser
 import gzip
 import http.client
 import os
+import re
 import ssl
 import threading
 import zlib
 from urllib.parse import unquote, urlsplit
 
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+# A header line the quick parse takes: printable ASCII name, a colon, the value on that line alone (RFC 9112
+# forbids folded values: a continuation line, like anything else, goes to the email package's parser).
+_PLAIN_HEADER = re.compile(rb"[!-9;-~]+:[^\r\n]*\r?\n")
+
+
+class Headers(http.client.HTTPMessage):
+    """A response's headers, as http.client's HTTPMessage with its lookups by a dict of lower-cased names.
+
+    http.client parses headers with the email package: per response that cost as much CPU as the rest of the
+    call (the tap makes one per page and one per conversation, ticket or long contact list), and each lookup
+    (`get`, `getheader`) walks every header again. The values are what the email package gives for the same
+    lines (compat32: leading blanks and the line end stripped); mutating it falls back to HTTPMessage's lookups."""
+
+    def __init__(self, pairs=()):
+        super().__init__()
+        self._headers = list(pairs)
+        self._payload = ""  # as the email parser leaves it: the header block has no body
+        self._reindex()
+
+    def _reindex(self):
+        index = self._index = {}
+        for name, value in self._headers:
+            index.setdefault(name.lower(), []).append(value)
+
+    def get(self, name, failobj=None):
+        values = self._index.get(name.lower())
+        return values[0] if values else failobj
+
+    def __getitem__(self, name):
+        return self.get(name)
+
+    def get_all(self, name, failobj=None):
+        values = self._index.get(name.lower())
+        return list(values) if values else failobj
+
+    def __contains__(self, name):
+        return name.lower() in self._index
+
+    def __setitem__(self, name, value):
+        super().__setitem__(name, value)
+        self._reindex()
+
+    def __delitem__(self, name):
+        super().__delitem__(name)
+        self._reindex()
+
+    def replace_header(self, name, value):
+        super().replace_header(name, value)
+        self._reindex()
+
+    def add_header(self, name, value, **params):
+        super().add_header(name, value, **params)
+        self._reindex()
+
+    def set_raw(self, name, value):
+        super().set_raw(name, value)
+        self._reindex()
+
+
+_email_parse_headers = http.client.parse_headers
+
+
+def parse_headers(fp, _class=http.client.HTTPMessage):
+    """http.client.parse_headers, quick for plain header lines (each `Name: value`); any other line, or another
+    class asked for, goes the email package's way, exactly as before."""
+    lines = http.client._read_headers(fp)  # the standard library's own read, with its limits
+    if _class is not http.client.HTTPMessage or not all(map(_PLAIN_HEADER.fullmatch, lines[:-1])) or \
+            lines[-1] not in (b"\r\n", b"\n"):
+        return email.parser.Parser(_class=_class).parsestr(b"".join(lines).decode("iso-8859-1"))
+    pairs = []
+    for line in lines[:-1]:
+        name, _, value = line.decode("iso-8859-1").partition(":")
+        pairs.append((name, value.lstrip(" \t").rstrip("\r\n")))
+    return Headers(pairs)
+
+
+http.client.parse_headers = parse_headers  # what HTTPResponse.begin calls, for every response of this process
 
 
 class Transport:
