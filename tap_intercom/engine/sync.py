@@ -40,7 +40,7 @@ from tap_intercom.engine.progress import Progress
 from tap_intercom.reading.record_fetches import NOTHING, PAGE_END
 from tap_intercom.records.output import RecordLines, Writer, state_message
 from tap_intercom.engine.stopping import StopSignals, Stopped
-from tap_intercom.records.transform import RecordMismatch, RecordTransform
+from tap_intercom.records.transform import RecordTransform
 from tap_intercom.records.timestamps import cursor_epoch, epoch_to_rfc3339
 from tap_intercom.records.versions import activate_version_message
 from tap_intercom.records.widening import StreamShape
@@ -358,13 +358,11 @@ class Engine:
                 if dead and name in dead:
                     continue
                 rows = rows_of(record, fetched.get(name)) if rows_of else (record,)
-                for row in rows:
-                    try:  # after the widened SCHEMA, if the row widens it
-                        shape.emit(row, lines, encoder, extracted)
-                    except RecordMismatch as exc:  # no valid form (a key or cursor that fits no type): this
-                        LOGGER.error("%s; the record is skipped", exc)  # record only, not its stream for good
-                        self.rejected.append(str(exc))
-                        incomplete.add(name)
+                for exc in shape.emit(rows, lines, encoder, extracted):  # after the widened SCHEMA, if one widens it
+                    # no valid form (a key or cursor that fits no type): this record only, not its stream for good
+                    LOGGER.error("%s; the record is skipped", exc)
+                    self.rejected.append(str(exc))
+                    incomplete.add(name)
                 counts[name] += len(rows)
         endpoints.finish()  # an endpoint still undecided is decided now: its streams' fate before any bookmark
         hear()

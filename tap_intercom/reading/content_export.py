@@ -37,7 +37,7 @@ from tap_intercom.errors import ApiError, ExportError, NotFound, PendingJobsFull
 from tap_intercom.reading import archives
 from tap_intercom.records.output import RecordLines
 from tap_intercom.records.timestamps import datetime_text, epoch_to_rfc3339
-from tap_intercom.records.transform import RecordMismatch, RecordTransform
+from tap_intercom.records.transform import RecordTransform
 from tap_intercom.records.widening import StreamShape
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -278,10 +278,10 @@ class Export:
                 if record is None:
                     skipped += 1
                     continue
-                try:  # a column the schema lacks is declared first (widening.py)
-                    self.shapes[stream].emit(record, lines, self.encoders[stream], extracted)
-                except RecordMismatch as exc:
-                    LOGGER.error("%s; the row is skipped", exc)
+                # a column the schema lacks is declared first (widening.py)
+                errors = self.shapes[stream].emit((record,), lines, self.encoders[stream], extracted)
+                if errors:
+                    LOGGER.error("%s; the row is skipped", errors[0])
                     skipped += 1
                     continue
                 counts[stream] += 1

@@ -58,9 +58,12 @@ def _names(parent, child):
 
 def _contact_list(contact, fetched, name):
     """The complete list when it was fetched (has_more), else the embedded items (all of them then)."""
-    complete = (fetched or {}).get(name)
+    complete = fetched.get(name) if fetched else None
     if complete is not None:
         return complete
+    embedded = contact.get(name)  # {"type": "list", "data": [...]}, as Intercom sends it: no more calls
+    if type(embedded) is dict and type(embedded.get("data")) is list:
+        return embedded["data"]
     return _items(contact, name, "data")
 
 

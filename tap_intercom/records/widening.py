@@ -17,7 +17,7 @@ import copy
 import logging
 
 from tap_intercom.records.output import schema_message
-from tap_intercom.records.transform import Slow
+from tap_intercom.records.transform import RecordMismatch, Slow
 
 LOGGER = logging.getLogger("tap_intercom")
 
@@ -71,21 +71,29 @@ class StreamShape:
         # field are kept.
         self._keysets = {}
 
-    def emit(self, row, lines, encoder, extracted):
-        """Append the row's RECORD line to `lines`, after the widened SCHEMA when it carries a new field or a
-        value a field declared this run cannot hold (transform.RecordMismatch: the row fits no form)."""
-        keys = tuple(row)
-        known = self._keysets.get(keys)
-        if known is None:
-            known = self._learn(row, keys, lines)
-        if self.watch and self.mistyped(row):
-            lines += self.check(row)
-        whole, fast = known
-        try:
-            record = fast(row, whole)
-        except Slow:  # a value the fast path is unsure of
-            record = self.transform.slow(row)
-        lines.append(encoder.line(record, extracted))
+    def emit(self, rows, lines, encoder, extracted):
+        """Append each row's RECORD line to `lines`, after the widened SCHEMA when the row carries a new field or a
+        value a field declared this run cannot hold. Returns the rows' errors: a row that fits no form
+        (transform.RecordMismatch) is left out, the others go on."""
+        errors = ()
+        for row in rows:
+            keys = tuple(row)
+            known = self._keysets.get(keys)
+            if known is None:
+                known = self._learn(row, keys, lines)
+            if self.watch and self.mistyped(row):
+                lines += self.check(row)
+            whole, fast = known
+            try:
+                try:
+                    record = fast(row, whole)
+                except Slow:  # a value the fast path is unsure of
+                    record = self.transform.slow(row)
+            except RecordMismatch as exc:
+                errors = [*errors, exc]
+                continue
+            lines.append(encoder.line(record, extracted))
+        return errors
 
     def _learn(self, row, keys, lines):
         """(whole, fast path) for rows with these keys; the widened SCHEMA first when one of them is new."""
