@@ -199,8 +199,10 @@ def _object(fields, nullable, keep=False, dropped=(), keys=None):
         elif kind is not None:
             lines.append(f"    if type(v) is not {kind} and v is not {absent}:")
             lines += put("        ", name, f"C{index}(v)")
-        else:
-            lines += [f"    if v is not {absent}:", f"        w = C{index}(v)", "        if w is not v:"]
+        else:  # an empty list is returned as it is by any list's converter: not called for one (a contact's
+            # notes, companies, subscription types are often empty)
+            empty = " and (type(v) is not list or v)" if getattr(convert, "is_array", False) else ""
+            lines += [f"    if v is not {absent}{empty}:", f"        w = C{index}(v)", "        if w is not v:"]
             lines += put("            ", name, "w")
     lines.append("    return out")
     exec("\n".join(lines), names)  # noqa: S102 - source built above from property names via repr()
@@ -235,6 +237,7 @@ def _array(item_convert, nullable):
             return None
         raise _Slow
     convert.passes_null = nullable
+    convert.is_array = True
     return convert
 
 
