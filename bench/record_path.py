@@ -13,7 +13,8 @@ measures is the part that grows with the contacts.
                              # on a busy machine where CPU time is not (with --pages-file: the same pages)
 
 --ablate takes out parts (in process, the rest unchanged): t the transform (records pass as they are), e the encoding
-(a constant line), f the per-record fetches (contacts' long lists are not completed). The catalog is the tap's own
+(a constant line), f the per-record fetches (contacts' long lists are not completed); p keeps only the parse of the
+pages. bench/parts.py counts each part's instructions. The catalog is the tap's own
 --discover (its default selection), or --catalog.
 """
 import argparse
@@ -35,7 +36,7 @@ def main():
     parser.add_argument("--contacts", type=int, default=20000)
     parser.add_argument("--pages", type=int, default=0, help="replay only the first PAGES pages (0: all)")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--ablate", default="", help="parts taken out: t, e, f (see above)")
+    parser.add_argument("--ablate", default="", help="parts taken out: t, e, f; p: the parse alone (see above)")
     parser.add_argument("--catalog", help="a catalog file (default: the tap's --discover)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--preparsed", action="store_true", help="parse the pages before each timed run: the "
@@ -117,6 +118,12 @@ def measure(args, config_path, catalog):
         for selection in selections:
             object.__setattr__(selection.stream, "fetches", None)
     windows.partitioned = replay
+    run = once
+    if "p" in args.ablate:  # the parse alone: what every other part works on
+        def run():
+            for raw, _ in saved:
+                loads(raw)
+            return 0
     contacts = sum(len(loads(raw)) for raw, _ in saved)
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)  # as cli.py sets them
@@ -126,7 +133,7 @@ def measure(args, config_path, catalog):
         if args.preparsed:
             prepared[:] = [windows.Page(loads(raw), safe) for raw, safe in saved]
         started = time.process_time()
-        lines = once()
+        lines = run()
         spent = time.process_time() - started
         best = spent if best is None else min(best, spent)
     print(f"{contacts:,} contacts ({len(saved)} pages), {lines:,} lines, streams "
