@@ -111,7 +111,7 @@ def measure(args, config_path, catalog):
             return row
         RecordTransform.for_keys = lambda self, keys: passed
         RecordTransform.fast = property(lambda self: passed)
-        RecordTransform.__call__ = lambda self, row, whole=None, fast=None: row
+        RecordTransform.__call__ = lambda self, row, whole=None: row
     if "e" in args.ablate:
         RecordLines.line = lambda self, record, _time: b"-\n"
     if "f" in args.ablate:

@@ -368,14 +368,13 @@ class RecordTransform:
         return self._fast
 
     def for_keys(self, keys):
-        """The fast path for records with exactly these keys, in this order (see _object), for __call__'s `fast`."""
+        """The fast path for records with exactly these keys, in this order (see _object): fast(record, whole)."""
         return _object(self._fields, nullable=False, keys=keys)
 
-    def __call__(self, record, whole=None, fast=None):
-        """The record in its schema's form; `whole`: whether every key of it is a selected field (None: unknown);
-        `fast`: for_keys(its keys)."""
+    def __call__(self, record, whole=None):
+        """The record in its schema's form; `whole`: whether every key of it is a selected field (None: unknown)."""
         try:
-            return (fast or self._fast)(record, whole)
+            return self._fast(record, whole)
         except _Slow:
             return self.slow(record)
 
