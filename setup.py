@@ -19,6 +19,7 @@ setup(
         "pendulum>=2.1,<4",
         "jsonschema>=2.6",
         "orjson>=3.9",
+        "msgspec>=0.18",
     ],
     extras_require={"test": ["pytest>=7", "hypothesis>=6", "jsonschema>=2.6", "pyyaml>=5"]},
     entry_points={"console_scripts": ["tap-intercom=tap_intercom:main"]},

@@ -23,6 +23,7 @@ import json
 import logging
 
 from tap_intercom.errors import TapError
+from tap_intercom.records import checked, custom_attributes
 from tap_intercom.records.timestamps import _DAYS, _MINUTES, _MS_ABOVE, _SECONDS, _day, datetime_text, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -340,8 +341,6 @@ class RecordTransform:
 
     def __init__(self, stream_name, schema, selected_fields, metadata_map, warned=None):
         self.stream_name = stream_name
-        from tap_intercom.records import custom_attributes  # typed custom attributes keep undeclared ones (see there)
-
         properties = schema.get("properties") or {}
         fields = {name: _compile(sub, metadata_map, ("properties", name)) for name, sub in properties.items()
                   if name in selected_fields}
@@ -354,6 +353,8 @@ class RecordTransform:
             self._schema["properties"][custom_attributes.FIELD] = {"type": ["null", "object"]}  # done beforehand
         self._fields = fields
         self._fast = _object(fields, nullable=False)
+        self._checker = None
+        self._schemas = {name: properties[name] for name in fields}
         self.fields = frozenset(fields)  # the top-level fields a record keeps
         self._metadata = metadata_map
         self._warned = set() if warned is None else warned  # shared by the transforms of a widened stream
@@ -368,8 +369,15 @@ class RecordTransform:
         return self._fast
 
     def for_keys(self, keys):
-        """The fast path for records with exactly these keys, in this order (see _object): fast(record, whole)."""
-        return _object(self._fields, nullable=False, keys=keys)
+        """The fast path for records with exactly these keys, in this order (see _object): fast(record, whole).
+        A wide record's values are checked in C first (checked.py)."""
+        keyed = _object(self._fields, nullable=False, keys=keys)
+        if checked.msgspec is None:
+            return keyed
+        if self._checker is None:
+            self._checker = checked.Checker(self._schemas, self._metadata,
+                                            custom_attributes.FIELD if self._custom is not None else None)
+        return self._checker.keyed(keys, self.fields, keyed)
 
     def __call__(self, record, whole=None):
         """The record in its schema's form; `whole`: whether every key of it is a selected field (None: unknown)."""

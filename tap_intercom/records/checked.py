@@ -1,0 +1,230 @@
+"""A wide record's types checked in C: one msgspec call instead of a Python type check per value.
+
+The transform's fast path (transform._object) checks a contact's ~60 values and ~12 nested objects in Python,
+one `type(v) is ...` at a time: about a quarter of the CPU a contact costs. Most of them need no change. Here the
+stream's selected fields become a msgspec Struct type that only accepts values the fast path would pass unchanged
+(strict: no bool for int, no int for str, no null where the schema has none; nested objects' declared fields
+likewise, their undeclared keys ignored); `msgspec.convert(record, that type)` checks a whole record in C and
+builds nothing that is kept. A record that passes is copied as it is, and only the fields that always change are
+converted in Python: date-times (epoch seconds to text), numbers sent as integers, typed custom attributes, and
+the string fields this stream sends as integers (Intercom's `owner_id`), learned from the records that failed.
+
+Anything the check refuses goes to the transform's own fast path (and from there, as before, to the slow one), so
+the output is the same either way: tests/test_transform.py holds them equal on every schema. A schema the check
+cannot express exactly (a nested date-time, number or deselected field, anyOf, several types) keeps the Python
+path for the records that carry that field. A stream whose records keep failing the check (values of another type
+than declared, sent every time) stops checking after a while: it would only add the check's cost.
+"""
+import typing
+
+try:
+    import msgspec
+except ImportError:  # pragma: no cover - a dependency; a source checkout without it keeps the Python path
+    msgspec = None
+
+from tap_intercom.records.timestamps import _DAYS, _MINUTES, _MS_ABOVE, _SECONDS, _day
+
+WIDE = 16  # records with fewer keys keep the Python path (a link row: the check would cost more than it saves)
+_NOT_EXACT = object()  # a schema the check cannot express
+_OFF_AFTER = 64  # misses (not learning anything) before the check is weighed against its hits
+_CUSTOM = {"string": str, "integer": int, "boolean": bool}
+_EPOCH = typing.Annotated[int, msgspec.Meta(ge=0, lt=_MS_ABOVE)] if msgspec else None
+
+
+def _deselected(metadata, breadcrumb):
+    entry = (metadata or {}).get(breadcrumb) or {}
+    return entry.get("inclusion") != "automatic" and (entry.get("selected") is False
+                                                        or entry.get("inclusion") == "unsupported")
+
+
+def _nested(schema, metadata, breadcrumb):
+    """The msgspec type of the values a nested schema passes unchanged (transform._compile's fast path), or
+    _NOT_EXACT."""
+    if "anyOf" in schema or "patternProperties" in schema:
+        return _NOT_EXACT
+    if "type" not in schema:
+        return typing.Any
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    kinds = [kind for kind in types if kind != "null"]
+    if len(kinds) != 1:
+        return _NOT_EXACT
+    kind = kinds[0]
+    if kind == "string":
+        if schema.get("format") in ("date-time", "singer.decimal"):
+            return _NOT_EXACT  # a nested date-time is converted: the record changes
+        base = str
+    elif kind == "integer":
+        base = int
+    elif kind == "boolean":
+        base = bool
+    elif kind == "object":
+        properties = schema.get("properties") or {}
+        fields = []
+        for index, (name, sub) in enumerate(properties.items()):
+            crumb = breadcrumb + ("properties", name)
+            kind = _NOT_EXACT if _deselected(metadata, crumb) else _nested(sub, metadata, crumb)
+            if kind is _NOT_EXACT:
+                return _NOT_EXACT
+            fields.append((f"f{index}", kind, msgspec.field(default=None, name=name)))
+        if any(len(crumb) > len(breadcrumb) + 1 and crumb[:len(breadcrumb) + 1] == breadcrumb + ("properties",)
+               and _deselected(metadata, crumb) for crumb in metadata or ()):
+            return _NOT_EXACT  # a deselected nested field is dropped: the record changes
+        base = msgspec.defstruct("Nested", fields, gc=False) if fields else dict
+    elif kind == "array":
+        items = _nested(schema.get("items") or {}, metadata, breadcrumb + ("items",))
+        if items is _NOT_EXACT:
+            return _NOT_EXACT
+        base = list[items]
+    else:  # a number is converted when sent as an integer (msgspec's float takes both)
+        return _NOT_EXACT
+    return typing.Optional[base] if "null" in types else base
+
+
+class Checker:
+    """One stream's check: its Struct type, the string fields it has seen sent as integers, and whether checking
+    still pays. Shared by the stream's key sets (their generated functions read `names`)."""
+
+    def __init__(self, schemas, metadata, custom):
+        self._schemas = schemas  # selected top-level name -> schema
+        self._custom = custom  # name of a typed custom attributes field, or None
+        self.names = {"ValidationError": msgspec.ValidationError, "CHECK": msgspec.convert, "_DAYS": _DAYS,
+                      "_MINUTES": _MINUTES, "_SECONDS": _SECONDS, "_day": _day, "ON": True, "TEXTS": ()}
+        # name -> "datetime", "number", "text" (a string), ("custom", its type), or a msgspec type
+        self.kinds = {}
+        for name, schema in schemas.items():
+            self.kinds[name] = self._kind(name, schema, metadata)
+        self.texts = set()  # string fields seen as integers
+        self.misses = self.hits_at_miss = 0
+        self.hits = [0]
+        self.names["HITS"] = self.hits
+        self._build()
+
+    def _kind(self, name, schema, metadata):
+        if name == self._custom:
+            return self._custom_kind(schema)
+        types = schema.get("type", [])
+        types = types if isinstance(types, list) else [types]
+        kinds = [kind for kind in types if kind != "null"]
+        if kinds == ["string"] and schema.get("format") == "date-time" and "anyOf" not in schema:
+            return "datetime"
+        if kinds == ["number"] and "anyOf" not in schema:
+            return "number"
+        if kinds == ["string"] and schema.get("format") != "singer.decimal" and "anyOf" not in schema:
+            return "text"
+        return _nested(schema, metadata, ("properties", name))
+
+    def _custom_kind(self, schema):
+        """Typed custom attributes (custom_attributes.converter): declared ones of their type, dates as epoch
+        seconds and numbers as integers converted here; undeclared ones pass as they are."""
+        fields, dates, numbers = [], [], []
+        for index, (name, sub) in enumerate((schema.get("properties") or {}).items()):
+            kinds = [kind for kind in sub.get("type", []) if kind != "null"]
+            if sub.get("format") == "date-time":
+                kind = _EPOCH
+                dates.append(name)
+            elif kinds == ["number"]:
+                kind = typing.Union[int, float]
+                numbers.append(name)
+            elif kinds and kinds[0] in _CUSTOM:
+                kind = _CUSTOM[kinds[0]]
+            else:
+                continue  # untyped: passes as it is
+            fields.append((f"f{index}", typing.Optional[kind], msgspec.field(default=None, name=name)))
+        self.names["CUSTOM_DATES"], self.names["CUSTOM_NUMBERS"] = tuple(dates), tuple(numbers)
+        return "custom", typing.Optional[msgspec.defstruct("Custom", fields, gc=False)]
+
+    def _build(self):
+        fields = []
+        for index, (name, kind) in enumerate(self.kinds.items()):
+            nullable = "null" in (self._schemas[name].get("type") or [])
+            if type(kind) is tuple:  # ("custom", its type)
+                kind = kind[1]
+            elif kind == "datetime":
+                kind = typing.Optional[_EPOCH] if nullable else _EPOCH
+            elif kind == "number":
+                kind = typing.Optional[typing.Union[int, float]] if nullable else typing.Union[int, float]
+            elif kind == "text":
+                kind = typing.Union[str, int] if name in self.texts else str
+                kind = typing.Optional[kind] if nullable else kind
+            elif kind is _NOT_EXACT:
+                kind = typing.Any  # records carrying it are not checked (see keyed)
+            fields.append((f"f{index}", kind, msgspec.field(default=None, name=name)))
+        self.names["V"] = msgspec.defstruct("Record", fields, gc=False)
+        self.names["TEXTS"] = tuple(sorted(self.texts))
+
+    def keyed(self, keys, fields, fallback):
+        """The fast path for records with exactly these keys (transform.RecordTransform.for_keys), checked in C;
+        `fallback` (the Python fast path for them) when the check cannot apply."""
+        if len(keys) < WIDE or any(self.kinds.get(key) is _NOT_EXACT for key in keys):
+            return fallback
+        names = self.names
+        tag = len([name for name in names if name.startswith("MISS")])
+        names[f"MISS{tag}"] = lambda value, whole: self.miss(value, whole, fallback)
+        names[f"FALLBACK{tag}"] = fallback
+        lines = ["def convert(value, whole=None):",
+                 "    if not ON:",
+                 f"        return FALLBACK{tag}(value, whole)",
+                 "    try:",
+                 "        CHECK(value, V)",
+                 "    except ValidationError:",
+                 f"        return MISS{tag}(value, whole)",
+                 "    HITS[0] += 1",
+                 "    out = dict(value)"]
+        lines += [f"    del out[{key!r}]" for key in keys if key not in fields]
+        texts = [key for key in keys if self.kinds.get(key) == "text" and key in fields]
+        if texts:
+            names[f"TEXT_FIELDS{tag}"] = frozenset(texts)
+            lines += ["    for name in TEXTS:",  # the stream's string fields seen as integers, this key set's only
+                      f"        if name in TEXT_FIELDS{tag}:",
+                      "            v = value[name]",
+                      "            if type(v) is int:",
+                      "                out[name] = str(v)"]
+        for key in keys:
+            kind = self.kinds.get(key) if key in fields else None
+            if kind == "datetime":
+                lines += [f"    v = value[{key!r}]",
+                          "    if v is not None:",
+                          "        d, r = divmod(v, 86400)",
+                          f"        out[{key!r}] = (_DAYS.get(d) or _day(d)) + _MINUTES[r // 60] + _SECONDS[r % 60]"]
+            elif kind == "number":
+                lines += [f"    v = value[{key!r}]",
+                          "    if type(v) is int:",
+                          "        if not -9007199254740992 < v < 9007199254740992:",
+                          f"            return FALLBACK{tag}(value, whole)",
+                          f"        out[{key!r}] = float(v)"]
+            elif type(kind) is tuple:  # custom attributes: dates and numbers sent as integers, in a copy
+                lines += [f"    c = value[{key!r}]",
+                          "    if c is not None:",
+                          "        n = None",
+                          "        for name in CUSTOM_DATES:",
+                          "            v = c.get(name)",
+                          "            if v is not None:",
+                          "                if n is None: n = dict(c)",
+                          "                d, r = divmod(v, 86400)",
+                          "                n[name] = (_DAYS.get(d) or _day(d)) + _MINUTES[r // 60] + _SECONDS[r % 60]",
+                          "        for name in CUSTOM_NUMBERS:",
+                          "            v = c.get(name)",
+                          "            if type(v) is int:",
+                          "                if n is None: n = dict(c)",
+                          "                n[name] = float(v)",
+                          "        if n is not None:",
+                          f"            out[{key!r}] = n"]
+        lines.append("    return out")
+        exec("\n".join(lines), names)  # noqa: S102 - source built above from property names via repr()
+        convert = names.pop("convert")
+        convert.source = "\n".join(lines)
+        return convert
+
+    def miss(self, value, whole, fallback):
+        """A record the check refused: learn the string fields sent as integers (the check takes them from now
+        on); stop checking when refusals teach nothing and outnumber a quarter of the passes."""
+        new = {name for name, kind in self.kinds.items()
+               if kind == "text" and name not in self.texts and type(value.get(name)) is int}
+        if new:
+            self.texts |= new
+            self._build()
+        else:
+            self.misses += 1
+            if self.misses >= _OFF_AFTER and self.misses * 4 > self.hits[0]:
+                self.names["ON"] = False
+        return fallback(value, whole)
