@@ -32,7 +32,7 @@ _SKIP = object()
 _text_of = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
-class _Slow(Exception):
+class Slow(Exception):
     """The fast path cannot decide this value; singer's Transformer will."""
 
 
@@ -52,14 +52,14 @@ def as_text(value):
 
 
 def _slow(_value):
-    raise _Slow
+    raise Slow
 
 
 def _null_or_slow(nullable):
     def convert(value):
         if value is None and nullable:
             return None
-        raise _Slow
+        raise Slow
     return convert
 
 
@@ -70,10 +70,10 @@ def _datetime(nullable):
         if value is None or value == "":
             if nullable:
                 return None
-            raise _Slow
+            raise Slow
         text = datetime_text(value)
         if text is None:
-            raise _Slow
+            raise Slow
         return text
     convert.passes_null = nullable
     return convert
@@ -86,7 +86,7 @@ def _exact(kind, nullable):
             return value
         if value is None and nullable:
             return None
-        raise _Slow
+        raise Slow
     convert.passes_null = nullable
     return convert
 
@@ -99,7 +99,7 @@ def _string(nullable):
         if value is None:
             if nullable:
                 return None
-            raise _Slow
+            raise Slow
         return as_text(value)
     convert.passes_null = nullable
     return convert
@@ -114,7 +114,7 @@ def _number(nullable):
             return float(value)
         if value is None and nullable:
             return None
-        raise _Slow
+        raise Slow
     convert.passes_null = nullable
     return convert
 
@@ -144,7 +144,7 @@ def _object(fields, nullable, keep=False, dropped=(), keys=None):
     have a few such sets: widening.StreamShape keeps one converter each): their values are unpacked at once rather
     than got one by one, and the fields they lack cost nothing.
     """
-    names = {"_SKIP": _SKIP, "_Slow": _Slow, "NULLABLE": nullable, "_MS_ABOVE": _MS_ABOVE, "_DAYS": _DAYS,
+    names = {"_SKIP": _SKIP, "Slow": Slow, "NULLABLE": nullable, "_MS_ABOVE": _MS_ABOVE, "_DAYS": _DAYS,
              "_MINUTES": _MINUTES, "_SECONDS": _SECONDS, "_day": _day}
     top = not keep  # the record's top level: `whole` says whether its keys are all selected fields (the caller
     # knows it from a key-set cache, widening.StreamShape); None: check here
@@ -152,7 +152,7 @@ def _object(fields, nullable, keep=False, dropped=(), keys=None):
              "    if type(value) is not dict:",
              "        if value is None and NULLABLE:",
              "            return None",
-             "        raise _Slow"]
+             "        raise Slow"]
     shared = keep and not dropped  # the output is the input itself until a value must change (copy on write)
     if shared:
         lines.append("    out = value")
@@ -236,7 +236,7 @@ def _array(item_convert, nullable):
             return [item_convert(item) for item in value]
         if value is None and nullable:
             return None
-        raise _Slow
+        raise Slow
     convert.passes_null = nullable
     convert.is_array = True
     return convert
@@ -333,7 +333,6 @@ def _lossless_transformer():
 
 
 _LOSSLESS = None
-Slow = _Slow  # for a caller of the fast paths (widening.StreamShape)
 
 
 class RecordTransform:
@@ -383,7 +382,7 @@ class RecordTransform:
         """The record in its schema's form; `whole`: whether every key of it is a selected field (None: unknown)."""
         try:
             return self._fast(record, whole)
-        except _Slow:
+        except Slow:
             return self.slow(record)
 
     def slow(self, record):
