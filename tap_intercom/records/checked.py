@@ -17,18 +17,28 @@ than declared, sent every time) stops checking after a while: it would only add 
 """
 import typing
 
-try:
-    import msgspec
-except ImportError:  # pragma: no cover - a dependency; a source checkout without it keeps the Python path
-    msgspec = None
-
 from tap_intercom.records.timestamps import _DAYS, _MINUTES, _MS_ABOVE, _SECONDS, _day
+
+msgspec = None  # imported by available(), when a stream first has a wide key set (it costs ~20 ms to import)
 
 WIDE = 16  # records with fewer keys keep the Python path (a link row: the check would cost more than it saves)
 _NOT_EXACT = object()  # a schema the check cannot express
 _OFF_AFTER = 64  # misses (not learning anything) before the check is weighed against its hits
 _CUSTOM = {"string": str, "integer": int, "boolean": bool}
-_EPOCH = typing.Annotated[int, msgspec.Meta(ge=0, lt=_MS_ABOVE)] if msgspec else None
+_EPOCH = None  # epoch seconds as the fast path formats them inline: 0 <= value < _MS_ABOVE
+
+
+def available():
+    """Whether msgspec is there to check with (a dependency; a source checkout without it keeps the Python path)."""
+    global msgspec, _EPOCH
+    if msgspec is None:
+        try:
+            import msgspec as module
+        except ImportError:  # pragma: no cover
+            return False
+        _EPOCH = typing.Annotated[int, module.Meta(ge=0, lt=_MS_ABOVE)]
+        msgspec = module
+    return True
 
 
 def _deselected(metadata, breadcrumb):

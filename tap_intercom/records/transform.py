@@ -371,7 +371,7 @@ class RecordTransform:
         """The fast path for records with exactly these keys, in this order (see _object): fast(record, whole).
         A wide record's values are checked in C first (checked.py)."""
         keyed = _object(self._fields, nullable=False, keys=keys)
-        if checked.msgspec is None:
+        if len(keys) < checked.WIDE or not checked.available():
             return keyed
         if self._checker is None:
             self._checker = checked.Checker(self._schemas, self._metadata,
