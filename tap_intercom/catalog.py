@@ -240,9 +240,9 @@ def select(catalog):
             raise ConfigError(f"catalog: the schema of {stream.name!r} has no properties")
         automatic = stream.automatic
         fields = frozenset(
-            name for name in schema["properties"]
-            if name in automatic or not (meta.get(("properties", name), {}).get("selected") is False
-                                         or meta.get(("properties", name), {}).get("inclusion") == "unsupported"))
+            name for name in schema["properties"] if name not in stream.omits
+            and (name in automatic or not (meta.get(("properties", name), {}).get("selected") is False
+                                          or meta.get(("properties", name), {}).get("inclusion") == "unsupported")))
         chosen.append(Selection(stream, schema, fields, meta))
     return chosen
 
