@@ -10,18 +10,20 @@ converted in Python: date-times (epoch seconds to text), numbers sent as integer
 the string fields this stream sends as integers (Intercom's `owner_id`), learned from the records that failed.
 
 Anything the check refuses goes to the transform's own fast path (and from there, as before, to the slow one), so
-the output is the same either way: tests/test_transform.py holds them equal on every schema. A schema the check
+the output is the same either way: tests/test_checked.py holds them equal on every schema. A schema the check
 cannot express exactly (a nested date-time, number or deselected field, anyOf, several types) keeps the Python
 path for the records that carry that field. A stream whose records keep failing the check (values of another type
 than declared, sent every time) stops checking after a while: it would only add the check's cost.
 """
+import itertools
 import typing
 
-from tap_intercom.records.timestamps import _DAYS, _MINUTES, _MS_ABOVE, _SECONDS, _day
+from tap_intercom.records.timestamps import INLINE_NAMES, INLINE_TEXT, _MS_ABOVE
 
 msgspec = None  # imported by available(), when a stream first has a wide key set (it costs ~20 ms to import)
 
-WIDE = 16  # records with fewer keys keep the Python path (a link row: the check would cost more than it saves)
+WIDE = 16  # records with fewer keys keep the Python path (a link row: the check would cost more than it saves;
+# transform.RecordTransform.for_keys asks for a check only from this many)
 _NOT_EXACT = object()  # a schema the check cannot express
 _OFF_AFTER = 64  # misses (not learning anything) before the check is weighed against its hits
 _CUSTOM = {"string": str, "integer": int, "boolean": bool}
@@ -41,71 +43,24 @@ def available():
     return True
 
 
-def _deselected(metadata, breadcrumb):
-    entry = (metadata or {}).get(breadcrumb) or {}
-    return entry.get("inclusion") != "automatic" and (entry.get("selected") is False
-                                                        or entry.get("inclusion") == "unsupported")
-
-
-def _nested(schema, metadata, breadcrumb):
-    """The msgspec type of the values a nested schema passes unchanged (transform._compile's fast path), or
-    _NOT_EXACT."""
-    if "anyOf" in schema or "patternProperties" in schema:
-        return _NOT_EXACT
-    if "type" not in schema:
-        return typing.Any
-    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-    kinds = [kind for kind in types if kind != "null"]
-    if len(kinds) != 1:
-        return _NOT_EXACT
-    kind = kinds[0]
-    if kind == "string":
-        if schema.get("format") in ("date-time", "singer.decimal"):
-            return _NOT_EXACT  # a nested date-time is converted: the record changes
-        base = str
-    elif kind == "integer":
-        base = int
-    elif kind == "boolean":
-        base = bool
-    elif kind == "object":
-        properties = schema.get("properties") or {}
-        fields = []
-        for index, (name, sub) in enumerate(properties.items()):
-            crumb = breadcrumb + ("properties", name)
-            kind = _NOT_EXACT if _deselected(metadata, crumb) else _nested(sub, metadata, crumb)
-            if kind is _NOT_EXACT:
-                return _NOT_EXACT
-            fields.append((f"f{index}", kind, msgspec.field(default=None, name=name)))
-        if any(len(crumb) > len(breadcrumb) + 1 and crumb[:len(breadcrumb) + 1] == breadcrumb + ("properties",)
-               and _deselected(metadata, crumb) for crumb in metadata or ()):
-            return _NOT_EXACT  # a deselected nested field is dropped: the record changes
-        base = msgspec.defstruct("Nested", fields, gc=False) if fields else dict
-    elif kind == "array":
-        items = _nested(schema.get("items") or {}, metadata, breadcrumb + ("items",))
-        if items is _NOT_EXACT:
-            return _NOT_EXACT
-        base = list[items]
-    else:  # a number is converted when sent as an integer (msgspec's float takes both)
-        return _NOT_EXACT
-    return typing.Optional[base] if "null" in types else base
-
-
 class Checker:
     """One stream's check: its Struct type, the string fields it has seen sent as integers, and whether checking
     still pays. Shared by the stream's key sets (their generated functions read `names`)."""
 
-    def __init__(self, schemas, metadata, custom):
+    def __init__(self, schemas, metadata, deselected, custom):
         self._schemas = schemas  # selected top-level name -> schema
+        self._deselected = deselected  # (metadata, breadcrumb) -> whether the catalog drops that field
         self._custom = custom  # name of a typed custom attributes field, or None
-        self.names = {"ValidationError": msgspec.ValidationError, "CHECK": msgspec.convert, "_DAYS": _DAYS,
-                      "_MINUTES": _MINUTES, "_SECONDS": _SECONDS, "_day": _day, "ON": True, "TEXTS": ()}
+        self.names = {"ValidationError": msgspec.ValidationError, "CHECK": msgspec.convert, **INLINE_NAMES,
+                      "ON": True, "TEXTS": ()}
         # name -> "datetime", "number", "text" (a string), ("custom", its type), or a msgspec type
         self.kinds = {}
         for name, schema in schemas.items():
             self.kinds[name] = self._kind(name, schema, metadata)
         self.texts = set()  # string fields seen as integers
-        self.misses = self.hits_at_miss = 0
+        self.misses = 0
         self.hits = [0]
+        self._tags = itertools.count()  # one per key set: the names of its own constants
         self.names["HITS"] = self.hits
         self._build()
 
@@ -121,7 +76,49 @@ class Checker:
             return "number"
         if kinds == ["string"] and schema.get("format") != "singer.decimal" and "anyOf" not in schema:
             return "text"
-        return _nested(schema, metadata, ("properties", name))
+        return self._nested(schema, metadata, ("properties", name))
+
+    def _nested(self, schema, metadata, breadcrumb):
+        """The msgspec type of the values a nested schema passes unchanged (transform._compile's fast path), or
+        _NOT_EXACT."""
+        if "anyOf" in schema or "patternProperties" in schema:
+            return _NOT_EXACT
+        if "type" not in schema:
+            return typing.Any
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        kinds = [kind for kind in types if kind != "null"]
+        if len(kinds) != 1:
+            return _NOT_EXACT
+        kind = kinds[0]
+        if kind == "string":
+            if schema.get("format") in ("date-time", "singer.decimal"):
+                return _NOT_EXACT  # a nested date-time is converted: the record changes
+            base = str
+        elif kind == "integer":
+            base = int
+        elif kind == "boolean":
+            base = bool
+        elif kind == "object":
+            properties = schema.get("properties") or {}
+            fields = []
+            for index, (name, sub) in enumerate(properties.items()):
+                crumb = breadcrumb + ("properties", name)
+                kind = _NOT_EXACT if self._deselected(metadata, crumb) else self._nested(sub, metadata, crumb)
+                if kind is _NOT_EXACT:
+                    return _NOT_EXACT
+                fields.append((f"f{index}", kind, msgspec.field(default=None, name=name)))
+            if any(len(crumb) > len(breadcrumb) + 1 and crumb[:len(breadcrumb) + 1] == breadcrumb + ("properties",)
+                   and self._deselected(metadata, crumb) for crumb in metadata or ()):
+                return _NOT_EXACT  # a deselected nested field is dropped: the record changes
+            base = msgspec.defstruct("Nested", fields, gc=False) if fields else dict
+        elif kind == "array":
+            items = self._nested(schema.get("items") or {}, metadata, breadcrumb + ("items",))
+            if items is _NOT_EXACT:
+                return _NOT_EXACT
+            base = list[items]
+        else:  # a number is converted when sent as an integer (msgspec's float takes both)
+            return _NOT_EXACT
+        return typing.Optional[base] if "null" in types else base
 
     def _custom_kind(self, schema):
         """Typed custom attributes (custom_attributes.converter): declared ones of their type, dates as epoch
@@ -165,10 +162,10 @@ class Checker:
     def keyed(self, keys, fields, fallback):
         """The fast path for records with exactly these keys (transform.RecordTransform.for_keys), checked in C;
         `fallback` (the Python fast path for them) when the check cannot apply."""
-        if len(keys) < WIDE or any(self.kinds.get(key) is _NOT_EXACT for key in keys):
+        if any(self.kinds.get(key) is _NOT_EXACT for key in keys):
             return fallback
         names = self.names
-        tag = len([name for name in names if name.startswith("MISS")])
+        tag = next(self._tags)
         names[f"MISS{tag}"] = lambda value, whole: self.miss(value, whole, fallback)
         names[f"FALLBACK{tag}"] = fallback
         lines = ["def convert(value, whole=None):",
@@ -195,7 +192,7 @@ class Checker:
                 lines += [f"    v = value[{key!r}]",
                           "    if v is not None:",
                           "        d, r = divmod(v, 86400)",
-                          f"        out[{key!r}] = (_DAYS.get(d) or _day(d)) + _MINUTES[r // 60] + _SECONDS[r % 60]"]
+                          f"        out[{key!r}] = {INLINE_TEXT}"]
             elif kind == "number":
                 lines += [f"    v = value[{key!r}]",
                           "    if type(v) is int:",
@@ -211,7 +208,7 @@ class Checker:
                           "            if v is not None:",
                           "                if n is None: n = dict(c)",
                           "                d, r = divmod(v, 86400)",
-                          "                n[name] = (_DAYS.get(d) or _day(d)) + _MINUTES[r // 60] + _SECONDS[r % 60]",
+                          f"                n[name] = {INLINE_TEXT}",
                           "        for name in CUSTOM_NUMBERS:",
                           "            v = c.get(name)",
                           "            if type(v) is int:",

@@ -18,9 +18,17 @@ _MINUTES = [f"T{minute // 60:02d}:{minute % 60:02d}:" for minute in range(1440)]
 _SECONDS = [f"{second:02d}.000000Z" for second in range(60)]
 
 
+# epoch_to_rfc3339 as one expression of d, r = divmod(seconds, 86400), for converters generated as source
+# (transform.py, checked.py), which inline it for want of a call per value; INLINE_NAMES are the names it reads
+INLINE_TEXT = "(_DAYS.get(d) or _day(d)) + _MINUTES[r // 60] + _SECONDS[r % 60]"
+
+
 def _day(days):
     day = _DAYS[days] = datetime.date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
     return day
+
+
+INLINE_NAMES = {"_DAYS": _DAYS, "_MINUTES": _MINUTES, "_SECONDS": _SECONDS, "_day": _day}
 
 
 def epoch_to_rfc3339(seconds):

@@ -24,7 +24,7 @@ import logging
 
 from tap_intercom.errors import TapError
 from tap_intercom.records import checked, custom_attributes
-from tap_intercom.records.timestamps import _DAYS, _MINUTES, _MS_ABOVE, _SECONDS, _day, datetime_text, epoch_to_rfc3339
+from tap_intercom.records.timestamps import INLINE_NAMES, INLINE_TEXT, _MS_ABOVE, datetime_text, epoch_to_rfc3339
 
 LOGGER = logging.getLogger("tap_intercom")
 _chain = itertools.chain.from_iterable
@@ -144,8 +144,7 @@ def _object(fields, nullable, keep=False, dropped=(), keys=None):
     have a few such sets: widening.StreamShape keeps one converter each): their values are unpacked at once rather
     than got one by one, and the fields they lack cost nothing.
     """
-    names = {"_SKIP": _SKIP, "Slow": Slow, "NULLABLE": nullable, "_MS_ABOVE": _MS_ABOVE, "_DAYS": _DAYS,
-             "_MINUTES": _MINUTES, "_SECONDS": _SECONDS, "_day": _day}
+    names = {"_SKIP": _SKIP, "Slow": Slow, "NULLABLE": nullable, "_MS_ABOVE": _MS_ABOVE, **INLINE_NAMES}
     top = not keep  # the record's top level: `whole` says whether its keys are all selected fields (the caller
     # knows it from a key-set cache, widening.StreamShape); None: check here
     lines = ["def convert(value, whole=None):" if top else "def convert(value):",
@@ -194,7 +193,7 @@ def _object(fields, nullable, keep=False, dropped=(), keys=None):
             lines += [f"    if v is not {absent}:",
                       "        if type(v) is int and 0 <= v < _MS_ABOVE:",
                       "            d, r = divmod(v, 86400)"]
-            lines += put("            ", name, "(_DAYS.get(d) or _day(d)) + _MINUTES[r // 60] + _SECONDS[r % 60]")
+            lines += put("            ", name, INLINE_TEXT)
             lines.append("        else:")
             lines += put("            ", name, f"C{index}(v)")
         elif kind is not None:
@@ -374,7 +373,7 @@ class RecordTransform:
         if len(keys) < checked.WIDE or not checked.available():
             return keyed
         if self._checker is None:
-            self._checker = checked.Checker(self._schemas, self._metadata,
+            self._checker = checked.Checker(self._schemas, self._metadata, _deselected,
                                             custom_attributes.FIELD if self._custom is not None else None)
         return self._checker.keyed(keys, self.fields, keyed)
 
