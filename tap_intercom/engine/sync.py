@@ -3,7 +3,8 @@
 It is where the pieces are composed; a record goes
   source (streams.py) -> pages (pagers.py; read ahead: readahead.py, or as search windows: windows.py)
   -> records, with their per-record fetches in order (record_fetches.py; owed ones retried first: owed.py)
-  -> transform (transform.py) -> RECORD lines (output.py) -> batches -> stdout, then bookmarks and STATE
+  -> transform (transform.py) -> RECORD lines (output.py; id-only link rows written straight from their parent:
+  links.py) -> batches -> stdout, then bookmarks and STATE
   (state.py), table versions and reconciliation passes (versions.py, reconcile.py), progress (progress.py).
 
 Concurrency, and why it keeps bookmarks safe:
@@ -47,6 +48,12 @@ from tap_intercom.records.widening import StreamShape
 
 LOGGER = logging.getLogger("tap_intercom")
 _MIXED = object()  # the streams of a source read from different cursors
+
+
+def _writer(selection, encoder):
+    """A stream's writer of RECORD lines straight from its parent record (links.Link.lines), or None."""
+    lines = getattr(selection.stream.rows, "lines", None)
+    return lines(selection.schema, frozenset(selection.fields), encoder) if lines is not None else None
 
 
 @dataclass
@@ -263,9 +270,11 @@ class Engine:
             return min(value, int(self.client.clock.to_server(started)))
 
         # Each stream fed by this source, with what its records go through: (selection, role it takes or None,
-        # cursor it takes from or None, rows hook, shape, encoder, name).
+        # cursor it takes from or None, rows hook, shape, encoder, name, what writes its lines straight from the
+        # record when it can (links.Link.lines) or None).
         members = [(s, s.stream.role, since[s.stream.name] if start is not None else None, s.stream.rows,
-                    shapes[s.stream.name], encoders[s.stream.name], s.stream.name) for s in group]
+                    shapes[s.stream.name], encoders[s.stream.name], s.stream.name, _writer(s, encoders[s.stream.name]))
+                   for s in group]
         fetching = [s for s in group if s.stream.fetches]
         afters = {member[2] for member in members}
         after = afters.pop() if len(afters) == 1 else _MIXED  # usually one cursor for all: filtered once
@@ -354,9 +363,14 @@ class Engine:
                 cursor = cursor if type(cursor) is int else cursor_epoch(cursor)
                 if cursor is not None and (high is None or cursor > high):
                     high = cursor
-            for _, _, _, rows_of, shape, encoder, name in takers:
+            for _, _, _, rows_of, shape, encoder, name, write in takers:
                 if dead and name in dead:
                     continue
+                if write is not None:
+                    written = write(record, fetched.get(name), lines, extracted)
+                    if written is not None:
+                        counts[name] += written
+                        continue
                 rows = rows_of(record, fetched.get(name)) if rows_of else (record,)
                 for exc in shape.emit(rows, lines, encoder, extracted):  # after the widened SCHEMA, if one widens it
                     # no valid form (a key or cursor that fits no type): this record only, not its stream for good

@@ -70,9 +70,16 @@ class RecordLines:
                 body = dumps(record)
             except UnicodeEncodeError:  # a lone surrogate ("\ud83d") in Intercom's JSON: UTF-8 cannot hold it
                 body = dumps(self._replace_surrogates(record, ""))
-        if time_extracted is not self._extracted:  # the line's end, made once per time_extracted
-            self._extracted, self._suffix = time_extracted, b',"time_extracted":"' + time_extracted + b'"}\n'
+        if time_extracted is not self._extracted:
+            self.frame(time_extracted)
         return b"".join((self._prefix, body, self._suffix))
+
+    def frame(self, time_extracted):
+        """(what comes before a record's JSON in its line, what comes after it); the end is made once per
+        time_extracted."""
+        if time_extracted is not self._extracted:
+            self._extracted, self._suffix = time_extracted, b',"time_extracted":"' + time_extracted + b'"}\n'
+        return self._prefix, self._suffix
 
     def _replace_surrogates(self, value, path):
         """The value with lone surrogates replaced by U+FFFD, warning once per field."""
