@@ -3,9 +3,10 @@
 It is where the pieces are composed; a record goes
   source (streams.py) -> pages (pagers.py; read ahead: readahead.py, or as search windows: windows.py)
   -> records, with their per-record fetches in order (record_fetches.py; owed ones retried first: owed.py)
-  -> transform (transform.py) -> RECORD lines (output.py; id-only link rows written straight from their parent:
-  links.py) -> batches -> stdout, then bookmarks and STATE
-  (state.py), table versions and reconciliation passes (versions.py, reconcile.py), progress (progress.py).
+  -> a page's records, stream by stream (Engine._read_source's flush) -> transform (transform.py) -> RECORD
+  lines (output.py; id-only link rows written straight from their parent: links.py) -> batches -> stdout, then
+  bookmarks and STATE (state.py), table versions and reconciliation passes (versions.py, reconcile.py),
+  progress (progress.py).
 
 Concurrency, and why it keeps bookmarks safe:
 - every source (contact search, conversation search, company scroll, each listing) runs in its own producer
@@ -282,29 +283,36 @@ class Engine:
         for role_name in {record_role for _, record_role, *_ in members} | {None}:
             by_role[role_name] = [m for m in members if m[1] is None or m[1] == role_name]
 
+        def asking(takers):  # (name, fetches hook, fields) of the streams among takers that fetch
+            return tuple((m[6], m[0].stream.fetches, m[0].fields) for m in takers if m[0].stream.fetches)
+
+        asks = {id(takers): asking(takers) for takers in by_role.values()}
+        cursor_field = source.cursor
+
         def plan(record):
             again = redone and id(record) in redone
             if after is _MIXED:
-                cursor = cursor_epoch(record.get(source.cursor))
+                cursor = cursor_epoch(record.get(cursor_field))
                 takers = [m for m in members if (m[1] is None or record.get("role") == m[1])
                           and (m[2] is None or cursor is None or cursor >= m[2] or again)]
             else:
                 takers = by_role.get(record.get("role")) or by_role[None]
                 if after is not None and not again:
-                    cursor = cursor_epoch(record.get(source.cursor))
+                    cursor = record.get(cursor_field)
+                    if type(cursor) is not int:
+                        cursor = cursor_epoch(cursor)
                     if cursor is not None and cursor < after:
                         takers = []
             if not fetching:
                 return takers, NOTHING
             work = NOTHING
-            for taker in takers:
-                stream = taker[0].stream
-                if stream.fetches and taker[6] not in dead:
-                    wanted = stream.fetches(record, taker[0].fields)
+            for name, fetches, fields in asks.get(id(takers)) or asking(takers):
+                if name not in dead:
+                    wanted = fetches(record, fields)
                     if wanted:
                         work = {} if work is NOTHING else work
-                        for name, fetch in wanted.items():
-                            work[taker[6], name] = fetch
+                        for fetch_name, fetch in wanted.items():
+                            work[name, fetch_name] = fetch
             return takers, work
 
         lines, counts, incomplete = [], collections.Counter(), set()
@@ -317,6 +325,7 @@ class Engine:
 
         def stop(kind, streams, detail):
             if kind != "partial":
+                flush()  # the records read before it are written as they would have been
                 streams = [name for name in streams if name not in dead]
                 dead.update(streams)
                 incomplete.update(streams)
@@ -340,10 +349,50 @@ class Engine:
                 else:
                     stop(kind, *news)
 
+        # The records read since the last flush: (record, its fetches, the names of the streams taking it).
+        pending = []
+        taken_by = {id(takers): frozenset(member[6] for member in takers) for takers in by_role.values()}
+
+        def flush():
+            """The pending records' lines, stream by stream, each stream's in record order: at a page's end, and
+            before a stream stops. One pass of a stream's rows through its transform and encoder a page, rather than
+            one per record and stream."""
+            for _, _, _, rows_of, shape, encoder, name, write in members:
+                if dead and name in dead:
+                    continue
+                rows, written = [], 0
+                for record, fetched, names in pending:
+                    if name not in names:
+                        continue
+                    if write is not None:
+                        count = write(record, fetched.get(name), lines, extracted)
+                        if count is not None:
+                            written += count
+                            continue
+                        emit(shape, rows_of(record, fetched.get(name)), encoder, name)  # in its place
+                    elif rows_of is None:
+                        rows.append(record)
+                    else:
+                        rows += rows_of(record, fetched.get(name))
+                if rows:
+                    emit(shape, rows, encoder, name)
+                if written:
+                    counts[name] += written
+            pending.clear()
+
+        def emit(shape, rows, encoder, name):
+            for exc in shape.emit(rows, lines, encoder, extracted):  # after the widened SCHEMA, if one widens it
+                # no valid form (a key or cursor that fits no type): this record only, not its stream for good
+                LOGGER.error("%s; the record is skipped", exc)
+                self.rejected.append(str(exc))
+                incomplete.add(name)
+            counts[name] += len(rows)
+
         for record, takers, fetched, failures in record_fetches.in_order(pages, plan, self.pool, self.client,
                                                                          endpoints):
             hear()
             if record is PAGE_END:  # `takers` holds the page: a search's page carries the bookmark it makes safe
+                flush()
                 safe = getattr(takers, "safe", None)
                 moving = [name for name in names if name not in dead and name not in endpoints.holding()]
                 advances = [(name, cap(safe)) for name in moving] if safe is not None else []
@@ -363,21 +412,9 @@ class Engine:
                 cursor = cursor if type(cursor) is int else cursor_epoch(cursor)
                 if cursor is not None and (high is None or cursor > high):
                     high = cursor
-            for _, _, _, rows_of, shape, encoder, name, write in takers:
-                if dead and name in dead:
-                    continue
-                if write is not None:
-                    written = write(record, fetched.get(name), lines, extracted)
-                    if written is not None:
-                        counts[name] += written
-                        continue
-                rows = rows_of(record, fetched.get(name)) if rows_of else (record,)
-                for exc in shape.emit(rows, lines, encoder, extracted):  # after the widened SCHEMA, if one widens it
-                    # no valid form (a key or cursor that fits no type): this record only, not its stream for good
-                    LOGGER.error("%s; the record is skipped", exc)
-                    self.rejected.append(str(exc))
-                    incomplete.add(name)
-                counts[name] += len(rows)
+            if takers:
+                pending.append((record, fetched, taken_by.get(id(takers)) or frozenset(m[6] for m in takers)))
+        flush()
         endpoints.finish()  # an endpoint still undecided is decided now: its streams' fate before any bookmark
         hear()
         if source.incremental and high is not None:

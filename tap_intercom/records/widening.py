@@ -76,13 +76,16 @@ class StreamShape:
         value a field declared this run cannot hold. Returns the rows' errors: a row that fits no form
         (transform.RecordMismatch) is left out, the others go on."""
         errors = ()
+        keysets, line = self._keysets, encoder.line
         for row in rows:
             keys = tuple(row)
-            known = self._keysets.get(keys)
+            known = keysets.get(keys)
             if known is None:
                 known = self._learn(row, keys, lines)
+                keysets = self._keysets  # a new one when the row widened the schema
             if self.watch and self.mistyped(row):
                 lines += self.check(row)
+                keysets = self._keysets
             whole, fast = known
             try:
                 try:
@@ -92,7 +95,7 @@ class StreamShape:
             except RecordMismatch as exc:
                 errors = [*errors, exc]
                 continue
-            lines.append(encoder.line(record, extracted))
+            lines.append(line(record, extracted))
         return errors
 
     def _learn(self, row, keys, lines):
