@@ -34,6 +34,11 @@ class Fragments:
         self._cache[rec["id"]] = (rec, gen, raw)
         return raw
 
+    def warm(self, records, view=None):
+        """Encode every record now (at start-up), so that a first sync finds them ready as a later one does."""
+        for rec in records:
+            self.get(rec, view)
+
 
 def admin_view(admin, version, avatar=True):
     out = dict(admin)
@@ -257,16 +262,19 @@ class Api:
             raise ApiError(404, "not_found", "User Not Found")
         return c
 
-    def _cursor_page(self, kind, query, sort, per_page, starting_after, envelope):
+    def _cursor_page(self, kind, query, sort, per_page, starting_after, envelope, amend=None):
         recs, total, page, pages, nxt = self.searcher.page(kind, query, sort, per_page, starting_after)
         view = self.ws.contact_view if kind == "contacts" else None
         out = {"type": envelope[0], "total_count": total,
                "pages": {"type": "pages", "page": page, "per_page": per_page, "total_pages": pages}}
         if nxt:  # omitted on the last page, as in Intercom's contact/conversation examples
             out["pages"]["next"] = {"page": page + 1, "starting_after": nxt}
-        return 200, RawList(out, envelope[1], [self.fragments.get(r, view) for r in recs])
+        fragments = [self.fragments.get(r, view) for r in recs]
+        if amend:  # a route that adds to each served record (newer.py: a user's merge_history)
+            fragments = [amend(r, f) for r, f in zip(recs, fragments)]
+        return 200, RawList(out, envelope[1], fragments)
 
-    def _search(self, req, kind, envelope, default_per_page):
+    def _search(self, req, kind, envelope, default_per_page, amend=None):
         body = req.body
         if not isinstance(body, dict):
             raise ApiError(400, "parameter_invalid", "The request body must be a JSON object")
@@ -277,10 +285,11 @@ class Api:
             raise ApiError(400, "parameter_invalid", "pagination must be an object")
         sort = sort_spec(body.get("sort"), ("created_at", "descending"))
         per_page = per_page_of(pagination.get("per_page"), default_per_page)
-        return self._cursor_page(kind, body["query"], sort, per_page, pagination.get("starting_after"), envelope)
+        return self._cursor_page(kind, body["query"], sort, per_page, pagination.get("starting_after"), envelope,
+                                 amend)
 
-    def contacts_search(self, req):
-        return self._search(req, "contacts", ("list", "data"), 50)
+    def contacts_search(self, req, amend=None):
+        return self._search(req, "contacts", ("list", "data"), 50, amend)
 
     def contacts_list(self, req):
         per_page = per_page_of(req.query.get("per_page"), 50)

@@ -72,11 +72,15 @@ class Emulator:
         try:
             self.ws = Workspace(seed, contacts, companies, conversations, parse_clock(clock), tz_offset_hours,
                                 tickets, activity_logs)
+            self.searcher = Searcher(self.ws)
+            self.api = Api(self.ws, self.searcher, scroll_expiry, scroll_page_size)
+            # Search pages are most of a sync's answers: their records' JSON is made before serving, not during
+            # the first sync (Intercom's own CPU is never what a tap waits for; the emulator's should not be)
+            self.api.fragments.warm(self.ws.records("contacts"), self.ws.contact_view)
+            self.api.fragments.warm(self.ws.records("conversations"))
         finally:
             gc.enable()
         gc.freeze()  # keep the long-lived workspace out of later collections (no pauses while serving)
-        self.searcher = Searcher(self.ws)
-        self.api = Api(self.ws, self.searcher, scroll_expiry, scroll_page_size)
         self.limiter = RateLimiter(rate_limit, rate_window)
         self.faults = Faults(fault_rate, fault_kinds, fault_seed)
         self.stats_counter = Stats()
