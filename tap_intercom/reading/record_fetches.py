@@ -12,6 +12,7 @@ from tap_intercom.errors import ApiError, refusal
 PAGE_END = object()  # yielded after each page's records, with the page in place of the takers
 NOTHING = {}  # no fetches, no failures
 BACKLOG = 1000  # records waiting behind the oldest unfinished fetch
+LINE_PER_SLOT = 2  # fetches in line (sent, queued or done behind an earlier one) per request the target keeps in flight
 SURE = 3  # the first fetches of an endpoint that tell, when none of them answered, whether Intercom serves it
 HELD = ""  # a failure that owes nothing (yet): its endpoint is undecided, or closed for the run
 
@@ -141,8 +142,11 @@ def in_order(pages, plan, pool, client, endpoints=None):
     bounded. A record needing no fetch does not wait in line (it only would for the 300 ms of the fetch ahead
     of it, and a line of every record read meanwhile caps the records a second at BACKLOG / latency), unless a
     record with its id is in line: two copies of one record (a search repeats a record updated while it is
-    read) come out in the order read, the newer last. The window is what should be in flight
-    (concurrency.py): more would only queue in the pool, ahead of other sources' fetches.
+    read) come out in the order read, the newer last. The window is twice what should be in flight
+    (concurrency.py): fetches leave the line in record order, so those done behind a slower one still count in
+    it, and a line of only the in-flight target kept fewer than that in flight (the contact-heavy workspace at
+    300 ms waited on it: its sync took 1.2x its rate-limit bound, 1.1x with twice). Much more would only queue
+    in the pool, ahead of other sources' fetches.
 
     Each outcome is judged by `endpoints` as its record comes out (in record order): a failure is owed, held or
     dropped there, and a closed endpoint is no longer asked (its fetches still in line are cancelled)."""
@@ -150,7 +154,7 @@ def in_order(pages, plan, pool, client, endpoints=None):
     line, jobs, waiting = collections.deque(), 0, collections.Counter()  # waiting: ids of the records in line
     closed = 0
     for page in pages:
-        window = client.limiter.in_flight_target()
+        window = LINE_PER_SLOT * client.limiter.in_flight_target()
         for record in page:
             takers, work = plan(record)
             early = NOTHING
