@@ -144,9 +144,9 @@ def in_order(pages, plan, pool, client, endpoints=None):
     record with its id is in line: two copies of one record (a search repeats a record updated while it is
     read) come out in the order read, the newer last. The window is twice what should be in flight
     (concurrency.py): fetches leave the line in record order, so those done behind a slower one still count in
-    it, and a line of only the in-flight target kept fewer than that in flight (the contact-heavy workspace at
-    300 ms waited on it: its sync took 1.2x its rate-limit bound, 1.1x with twice). Much more would only queue
-    in the pool, ahead of other sources' fetches.
+    it, and a line of only the in-flight target kept fewer than that in flight (the contact-heavy benchmark at
+    300 ms waited on it: 1.36x its rate-limit bound, 1.16x with twice; docs/PERFORMANCE.md). Much more would only
+    queue in the pool, ahead of other sources' fetches.
 
     Each outcome is judged by `endpoints` as its record comes out (in record order): a failure is owed, held or
     dropped there, and a closed endpoint is no longer asked (its fetches still in line are cancelled)."""
