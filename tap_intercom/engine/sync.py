@@ -283,10 +283,13 @@ class Engine:
         for role_name in {record_role for _, record_role, *_ in members} | {None}:
             by_role[role_name] = [m for m in members if m[1] is None or m[1] == role_name]
 
-        def asking(takers):  # (name, fetches hook, fields) of the streams among takers that fetch
-            return tuple((m[6], m[0].stream.fetches, m[0].fields) for m in takers if m[0].stream.fetches)
+        def facts(takers):
+            """(the names of the streams among takers, (name, fetches hook, fields) of those that fetch)."""
+            return (frozenset(m[6] for m in takers),
+                    tuple((m[6], m[0].stream.fetches, m[0].fields) for m in takers if m[0].stream.fetches))
 
-        asks = {id(takers): asking(takers) for takers in by_role.values()}
+        # worked out once a role; takers filtered record by record (a source of mixed cursors) are not in it
+        known = {id(takers): facts(takers) for takers in by_role.values()}
         cursor_field = source.cursor
 
         def plan(record):
@@ -306,7 +309,7 @@ class Engine:
             if not fetching:
                 return takers, NOTHING
             work = NOTHING
-            for name, fetches, fields in asks.get(id(takers)) or asking(takers):
+            for name, fetches, fields in (known.get(id(takers)) or facts(takers))[1]:
                 if name not in dead:
                     wanted = fetches(record, fields)
                     if wanted:
@@ -351,7 +354,6 @@ class Engine:
 
         # The records read since the last flush: (record, its fetches, the names of the streams taking it).
         pending = []
-        taken_by = {id(takers): frozenset(member[6] for member in takers) for takers in by_role.values()}
 
         def flush():
             """The pending records' lines, stream by stream, each stream's in record order: at a page's end, and
@@ -413,7 +415,7 @@ class Engine:
                 if cursor is not None and (high is None or cursor > high):
                     high = cursor
             if takers:
-                pending.append((record, fetched, taken_by.get(id(takers)) or frozenset(m[6] for m in takers)))
+                pending.append((record, fetched, (known.get(id(takers)) or facts(takers))[0]))
         flush()
         endpoints.finish()  # an endpoint still undecided is decided now: its streams' fate before any bookmark
         hear()
