@@ -33,10 +33,11 @@ def contact(number, role, tags, updated_at):
                           "url": f"/contacts/{ident}/companies", "total_count": 1, "has_more": False}}
 
 
-def read(tmp_path, url, pages):
-    """Each stream's records as the engine writes them from these search pages, in order."""
+def read(tmp_path, url, pages, catalog=None, lines_out=None):
+    """Each stream's records as the engine writes them from these search pages, in order (and its lines, into
+    `lines_out`)."""
     config = load_config(write_json(tmp_path, "config.json", tap_config(url)))
-    selections = [s for s in select(discover()) if s.stream.source.name == "contacts"]
+    selections = [s for s in select(catalog or discover()) if s.stream.source.name == "contacts"]
     state = State.parse(None, {s.name for s in STREAMS if s.replication_key}, {s.name for s in STREAMS})
     engine = sync.Engine(config, selections, state)
     engine.pool = FetchPool(2, thread_name_prefix="fetch", initializer=engine.client.per_record_thread)
@@ -47,6 +48,8 @@ def read(tmp_path, url, pages):
     finally:
         windows.partitioned = partitioned
         engine.pool.shutdown()
+    if lines_out is not None:
+        lines_out += lines
     written = {}
     for line in lines:
         message = json.loads(line)

@@ -4,7 +4,8 @@ It is where the pieces are composed; a record goes
   source (streams.py) -> pages (pagers.py; read ahead: readahead.py, or as search windows: windows.py)
   -> records, with their per-record fetches in order (record_fetches.py; owed ones retried first: owed.py)
   -> a page's records, stream by stream (Engine._read_source's flush) -> transform (transform.py) -> RECORD
-  lines (output.py; id-only link rows written straight from their parent: links.py) -> batches -> stdout, then
+  lines (output.py; id-only link rows written straight from their parent: links.py; a table and its history
+  stream encode a row once: widening.share_bodies) -> batches -> stdout, then
   bookmarks and STATE (state.py), table versions and reconciliation passes (versions.py, reconcile.py),
   progress (progress.py).
 
@@ -45,7 +46,7 @@ from tap_intercom.engine.stopping import StopSignals, Stopped
 from tap_intercom.records.transform import RecordTransform
 from tap_intercom.records.timestamps import cursor_epoch, epoch_to_rfc3339
 from tap_intercom.records.versions import activate_version_message
-from tap_intercom.records.widening import StreamShape
+from tap_intercom.records.widening import StreamShape, share_bodies
 
 LOGGER = logging.getLogger("tap_intercom")
 _MIXED = object()  # the streams of a source read from different cursors
@@ -240,6 +241,7 @@ class Engine:
         shapes = {s.stream.name: StreamShape(s, RecordTransform(s.stream.name, s.schema, s.fields, s.metadata))
                   for s in group}
         encoders = {name: RecordLines(name, self.plans[name].version) for name in names}
+        shared = share_bodies(shapes.values())  # a table and its history stream encode a row once
         yield Batch([shape.message() for shape in shapes.values()])
 
         since = {s.stream.name: self._since(s.stream) for s in group}
@@ -381,6 +383,8 @@ class Engine:
                 if written:
                     counts[name] += written
             pending.clear()
+            for bodies in shared:
+                bodies.clear()
 
         def emit(shape, rows, encoder, name):
             for exc in shape.emit(rows, lines, encoder, extracted):  # after the widened SCHEMA, if one widens it

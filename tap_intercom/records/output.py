@@ -74,6 +74,21 @@ class RecordLines:
             self.frame(time_extracted)
         return b"".join((self._prefix, body, self._suffix))
 
+    def shareable(self, record, time_extracted):
+        """(the record's line, its JSON for another stream's line (framed), or None when the encoder's fallbacks,
+        which warn per stream, were needed)."""
+        try:
+            body = _dumps(record)
+        except TypeError:
+            return self.line(record, time_extracted), None
+        return self.framed(body, time_extracted), body
+
+    def framed(self, body, time_extracted):
+        """A record's line from its JSON."""
+        if time_extracted is not self._extracted:
+            self.frame(time_extracted)
+        return b"".join((self._prefix, body, self._suffix))
+
     def frame(self, time_extracted):
         """(what comes before a record's JSON in its line, what comes after it); the end is made once per
         time_extracted."""

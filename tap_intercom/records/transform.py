@@ -288,6 +288,11 @@ def _deselected(metadata, breadcrumb):
                                                         or entry.get("inclusion") == "unsupported")
 
 
+def _nested_deselected(metadata):
+    """The breadcrumbs of nested fields the metadata drops (top-level ones are in the selected fields)."""
+    return frozenset(crumb for crumb in metadata or () if len(crumb) > 2 and _deselected(metadata, crumb))
+
+
 def _lossless_transformer():
     """singer's Transformer class, adapted as the module's docstring says (imported late: singer, with
     jsonschema, costs a tenth of a second to import and is rarely needed)."""
@@ -360,6 +365,17 @@ class RecordTransform:
     def widened(self, schema, selected_fields):
         """This stream's transform for its schema widened by new fields (widening.py)."""
         return RecordTransform(self.stream_name, schema, selected_fields, self._metadata, self._warned)
+
+    @property
+    def warnings(self):
+        """How many fields this stream warned of (each once)."""
+        return len(self._warned)
+
+    def alike(self, other):
+        """Whether the two give the same record for any record on the fast path: the same schema, selected fields and
+        deselected nested fields (a table and its history stream, whose key properties differ)."""
+        return (self.fields == other.fields and self._schema == other._schema
+                and _nested_deselected(self._metadata) == _nested_deselected(other._metadata))
 
     @property
     def fast(self):

@@ -70,13 +70,17 @@ class StreamShape:
         # records have a few) rather than for each record, here and again in the transform. Only sets without a new
         # field are kept.
         self._keysets = {}
+        # Shared with the streams that make the same line body from the same row (share_bodies), else None:
+        # id(row) -> (row, its JSON, the widening it was made under), emptied by the engine after each page.
+        self.bodies = None
+        self.widening = ()  # self.added's items: bodies are shared only between shapes widened alike
 
     def emit(self, rows, lines, encoder, extracted):
         """Append each row's RECORD line to `lines`, after the widened SCHEMA when the row carries a new field or a
         value a field declared this run cannot hold. Returns the rows' errors: a row that fits no form
         (transform.RecordMismatch) is left out, the others go on."""
         errors = ()
-        keysets, line = self._keysets, encoder.line
+        keysets, line, bodies = self._keysets, encoder.line, self.bodies
         for row in rows:
             keys = tuple(row)
             known = keysets.get(keys)
@@ -86,17 +90,37 @@ class StreamShape:
             if self.watch and self.mistyped(row):
                 lines += self.check(row)
                 keysets = self._keysets
+            if bodies is not None:
+                made = bodies.get(id(row))
+                if made is not None and made[0] is row and made[2] == self.widening:
+                    lines.append(encoder.framed(made[1], extracted))
+                    continue
+                warned = self.transform.warnings
             whole, fast = known
             try:
                 try:
                     record = fast(row, whole)
-                except Slow:  # a value the fast path is unsure of
-                    record = self.transform.slow(row)
+                except Slow:  # a value the fast path is unsure of: its warnings are each stream's own
+                    lines.append(line(self.transform.slow(row), extracted))
+                    continue
             except RecordMismatch as exc:
                 errors = [*errors, exc]
                 continue
-            lines.append(line(record, extracted))
+            if bodies is None:
+                lines.append(line(record, extracted))
+            else:
+                made, body = encoder.shareable(record, extracted)
+                lines.append(made)
+                if body is not None and self.transform.warnings == warned:  # a warning is each stream's own
+                    bodies[id(row)] = (row, body, self.widening)
         return errors
+
+    def alike(self, other):
+        """Whether the two streams make the same line body from the same row: the same rows and fetches hooks,
+        role, known names and transform (transform.RecordTransform.alike)."""
+        mine, theirs = self.stream, other.stream
+        return (mine.rows is theirs.rows and mine.fetches is theirs.fetches and mine.role == theirs.role
+                and self.known == other.known and self.transform.alike(other.transform))
 
     def _learn(self, row, keys, lines):
         """(whole, fast path) for rows with these keys; the widened SCHEMA first when one of them is new."""
@@ -155,4 +179,32 @@ class StreamShape:
         self.watch = tuple((name, _FITS[kind]) for name, kind in self.added.items() if kind != "string")
         self.transform = self.transform.widened(schema, frozenset(self.fields))
         self._keysets = {}
+        self.widening = tuple(self.added.items())
         return self.message()
+
+
+def share_bodies(shapes):
+    """Gives the shapes that make the same line body from the same row (a table and its history stream: users and
+    users_history take the same contact, transformed alike) one cache of bodies, so that a row is transformed and
+    encoded once and framed once per stream. Returns the caches, which the engine empties after each page.
+
+    A body is reused only for the very row it was made from (the same object: a rows hook returning the record
+    itself, as contact_rows does), made on the fast path without a warning and encoded as it was (a row that needs
+    the slow path, nulls a misfit value or needs the encoder's fallbacks goes through each stream, whose warnings
+    are its own), and under the same widening. Between the two streams' turns in a page nothing changes the row:
+    twins have the same rows and fetches hooks, so the same fetch results (record_fetches.py), and of the rows
+    hooks only contact_rows changes its record (completing its lists), the same way for both;
+    each stream still checks the row's keys itself, so each writes its own widened SCHEMA and counts its own
+    rows."""
+    caches, left = [], list(shapes)
+    while left:
+        shape = left.pop(0)
+        twins = [other for other in left if shape.alike(other)]
+        if twins:
+            bodies = {}
+            for twin in [shape, *twins]:
+                twin.bodies = bodies
+                if twin is not shape:
+                    left.remove(twin)
+            caches.append(bodies)
+    return caches
