@@ -82,6 +82,13 @@ class StreamShape:
         errors = ()
         keysets, line, bodies = self._keysets, encoder.line, self.bodies
         for row in rows:
+            if bodies is not None:
+                made = bodies.get(id(row))
+                # made by a twin widened alike: its keys widen this stream no more than they did the twin
+                if made is not None and made[0] is row and made[2] == self.widening:
+                    lines.append(encoder.framed(made[1], extracted))
+                    continue
+                warned = self.transform.warnings
             keys = tuple(row)
             known = keysets.get(keys)
             if known is None:
@@ -90,12 +97,6 @@ class StreamShape:
             if self.watch and self.mistyped(row):
                 lines += self.check(row)
                 keysets = self._keysets
-            if bodies is not None:
-                made = bodies.get(id(row))
-                if made is not None and made[0] is row and made[2] == self.widening:
-                    lines.append(encoder.framed(made[1], extracted))
-                    continue
-                warned = self.transform.warnings
             whole, fast = known
             try:
                 try:
@@ -188,14 +189,18 @@ def share_bodies(shapes):
     users_history take the same contact, transformed alike) one cache of bodies, so that a row is transformed and
     encoded once and framed once per stream. Returns the caches, which the engine empties after each page.
 
-    A body is reused only for the very row it was made from (the same object: a rows hook returning the record
-    itself, as contact_rows does), made on the fast path without a warning and encoded as it was (a row that needs
-    the slow path, nulls a misfit value or needs the encoder's fallbacks goes through each stream, whose warnings
-    are its own), and under the same widening. Between the two streams' turns in a page nothing changes the row:
-    twins have the same rows and fetches hooks, so the same fetch results (record_fetches.py), and of the rows
-    hooks only contact_rows changes its record (completing its lists), the same way for both;
-    each stream still checks the row's keys itself, so each writes its own widened SCHEMA and counts its own
-    rows."""
+    A body is reused only
+    - for the very row it was made from (the same object: a rows hook returning the record itself, as contact_rows
+      does). Between the twins' turns in a page nothing changes the row: they have the same rows and fetches hooks,
+      so the same fetch results (record_fetches.py), and of the rows hooks only contact_rows changes its record
+      (completing its lists), the same way for both;
+    - when it was made on the fast path without a warning and encoded as it was: a row that needs the slow path,
+      nulls a misfit value or needs the encoder's fallbacks goes through each stream, whose warnings are its own;
+    - under the same widening. Twins start alike and a row that widens one widens the other the same way, so a row
+      whose body was made under this stream's widening needs no key check here either; one made under another
+      (the row widened the twin first) is checked and transformed by this stream itself, which writes its own
+      widened SCHEMA.
+    """
     caches, left = [], list(shapes)
     while left:
         shape = left.pop(0)
