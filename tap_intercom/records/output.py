@@ -70,9 +70,7 @@ class RecordLines:
                 body = dumps(record)
             except UnicodeEncodeError:  # a lone surrogate ("\ud83d") in Intercom's JSON: UTF-8 cannot hold it
                 body = dumps(self._replace_surrogates(record, ""))
-        if time_extracted is not self._extracted:
-            self.frame(time_extracted)
-        return b"".join((self._prefix, body, self._suffix))
+        return self.framed(body, time_extracted)
 
     def shareable(self, record, time_extracted):
         """(the record's line, its JSON for another stream's line (framed), or None when the encoder's fallbacks,

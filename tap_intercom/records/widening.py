@@ -192,8 +192,8 @@ def share_bodies(shapes):
     A body is reused only
     - for the very row it was made from (the same object: a rows hook returning the record itself, as contact_rows
       does). Between the twins' turns in a page nothing changes the row: they have the same rows and fetches hooks,
-      so the same fetch results (record_fetches.py), and of the rows hooks only contact_rows changes its record
-      (completing its lists), the same way for both;
+      so the same fetch results (record_fetches.py), and a rows hook that changes its record (contact_rows
+      completing a contact's lists) changes it the same way for both, while the source's other hooks only read it;
     - when it was made on the fast path without a warning and encoded as it was: a row that needs the slow path,
       nulls a misfit value or needs the encoder's fallbacks goes through each stream, whose warnings are its own;
     - under the same widening. Twins start alike and a row that widens one widens the other the same way, so a row
