@@ -1,4 +1,4 @@
-from setuptools import setup
+from setuptools import Extension, setup
 
 setup(
     name="tap-intercom",
@@ -12,6 +12,9 @@ setup(
     packages=["tap_intercom", "tap_intercom.http", "tap_intercom.reading", "tap_intercom.records", "tap_intercom.engine", "tap_intercom.switching", "tap_intercom.schemas"],
     package_dir={"tap_intercom.schemas": "schemas"},
     package_data={"tap_intercom.schemas": ["*.json"]},
+    # The checked fast path's last step in C (records/_finish.c, issue 29). Optional: where it cannot be compiled
+    # (no C compiler or Python headers), the install goes on and the tap runs the same Python it replaces.
+    ext_modules=[Extension("tap_intercom.records._finish", ["tap_intercom/records/_finish.c"], optional=True)],
     install_requires=[
         "singer-python==6.*",
         "requests>=2.28,<3",

@@ -18,7 +18,6 @@ pages. bench/parts.py counts each part's instructions. The catalog is the tap's 
 --discover (its default selection), or --catalog.
 """
 import argparse
-import gc
 import json
 import subprocess
 import sys
@@ -62,6 +61,7 @@ def main():
 
 def measure(args, config_path, catalog):
     from tap_intercom.catalog import select
+    from tap_intercom.cli import tune_collector
     from tap_intercom.config import load_config
     from tap_intercom.engine import sync
     from tap_intercom.http.concurrency import FetchPool
@@ -125,8 +125,7 @@ def measure(args, config_path, catalog):
                 loads(raw)
             return 0
     contacts = sum(len(loads(raw)) for raw, _ in saved)
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)  # as cli.py sets them
+    tune_collector()  # as a sync does
     best = None
     prepared = []
     for _ in range(args.runs):

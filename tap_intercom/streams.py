@@ -166,17 +166,8 @@ def contact_rows(contact, lists):
     return (contact,)
 
 
-def social_profile_rows(contact, _extra):
-    profiles = (contact.get("social_profiles") or _NO_LIST).get("data")
-    if not profiles:
-        return ()
-    parent = {"contact_id": contact["id"], "contact_updated_at": contact.get("updated_at")}
-    rows = {}  # one row per key: a contact's identical profiles are one
-    for profile in profiles:
-        name, url = profile.get("name"), profile.get("url")
-        if name is not None and url is not None:
-            rows[name, url] = {**profile, **parent}
-    return list(rows.values())
+# A contact's social profiles (its embedded {"type": "list", "data": [...]}), one row per name and URL.
+social_profile_rows = links.Embedded("contact", "social_profiles", "data", ("name", "url"))
 
 
 def contact_tags_fetches(contact, _fields):

@@ -147,3 +147,55 @@ def test_deselected_fields_are_dropped_and_nested_ones_keep_the_python_path():
     keyed = transform.for_keys(tuple(record))
     assert is_checked(keyed) and "email" not in keyed(record, False)
     assert outcome(keyed, record) == outcome(_object(transform._fields, nullable=False, keys=tuple(record)), record)
+
+
+# ---- the last step in C (records/_finish.c) ---------------------------------------------------------------------
+
+def test_the_c_step_is_built_by_the_install():
+    # setup.py builds it as optional; on a machine like CI's (gcc, Python headers) it must be there, or the CPU a
+    # contact costs is the Python step's (issue 29)
+    assert checked._finish is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(seconds=st.one_of(st.integers(0, 10 ** 11 - 1), st.sampled_from(
+    [0, 59, 60, 3599, 3600, 86399, 86400, 951782400, 951868799, 4107542399, 4107542400,
+     10 ** 11 - 1])))
+def test_c_date_text_is_the_python_one(seconds):
+    from tap_intercom.records.timestamps import epoch_to_rfc3339
+    assert checked._finish.epoch_text(seconds) == epoch_to_rfc3339(seconds)
+
+
+def test_c_step_refuses_what_it_cannot_convert_and_never_changes_its_input():
+    finish = checked._finish.finish
+    custom = {"d": 1700000200, "n": 3, "kept": "x"}
+    record = {"id": "1", "owner_id": 7, "gone": 1, "at": 1700000000, "none_at": None, "spend": 2 ** 53 - 1,
+              "custom_attributes": custom}
+    original = copy.deepcopy(record)
+    out = finish(record, ("gone",), ("owner_id",), ("at", "none_at"), ("spend",), "custom_attributes", ("d",),
+                 ("n", "absent"))
+    assert out == {"id": "1", "owner_id": "7", "at": "2023-11-14T22:13:20.000000Z", "none_at": None,
+                   "spend": float(2 ** 53 - 1), "custom_attributes": {"d": "2023-11-14T22:16:40.000000Z", "n": 3.0,
+                                                                      "kept": "x"}}
+    assert list(out) == ["id", "owner_id", "at", "none_at", "spend", "custom_attributes"]  # the record's order
+    assert record == original and record["custom_attributes"] is custom
+    unchanged = finish({"c": {"d": None}}, (), (), (), (), "c", ("d",), ("n",))
+    assert unchanged["c"] is not None and unchanged == {"c": {"d": None}}
+    for refused in ({"at": "2023-11-14"}, {"at": -1}, {"at": 10 ** 11}, {"at": True}, {"at": 2 ** 70}):
+        assert finish(refused, (), (), ("at",), (), None, (), ()) is None
+    for refused in (2 ** 53, -(2 ** 53), 2 ** 70):
+        assert finish({"spend": refused}, (), (), (), ("spend",), None, (), ()) is None
+    assert finish({"spend": -(2 ** 53) + 1}, (), (), (), ("spend",), None, (), ())["spend"] == -(2.0 ** 53) + 1
+    assert finish({"c": [1]}, (), (), (), (), "c", (), ()) is None  # custom attributes that are not an object
+    assert finish({"c": {"d": "soon"}}, (), (), (), (), "c", ("d",), ()) is None
+    assert finish([1], (), (), (), (), None, (), ()) is None
+
+
+def test_python_step_still_equals_the_fast_path(monkeypatch):
+    """Where the C step is not built, the generated Python does the same (the checked path without _finish)."""
+    monkeypatch.setattr(checked, "_finish", None)
+    test_typed_custom_attributes_checked_equals_python()
+    test_a_contact_passes_the_check_with_its_values_converted()
+    test_string_fields_sent_as_integers_are_learned()
+    assert "FINISH" not in RecordTransform("users", typed_contact(), set(typed_contact()["properties"]),
+                                           None).for_keys(tuple(contact())).source

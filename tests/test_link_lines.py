@@ -108,3 +108,40 @@ def test_a_deselected_stamp_is_left_out_and_kept_fields_or_other_types_keep_the_
     write = links.contact_tag_rows.lines(chosen["contact_tags"].schema, fields, RecordLines("contact_tags"))
     assert write(record, None, out, EXTRACTED) == 1
     assert out[0].split(b'"record":')[1].startswith(b'{"contact_id":"c1","tag_id":"7"},')
+
+
+texts = st.one_of(st.text(max_size=5), st.sampled_from(["Twitter", "http://twitter.com/a", 'q"\\', "a\ud800", "é"]))
+profiles = st.one_of(
+    st.fixed_dictionaries({"type": st.just("social_profile"), "name": st.sampled_from(["Twitter", "GitHub"]),
+                           "url": st.sampled_from(["http://a", "http://b"])}),
+    st.fixed_dictionaries({}, optional={"type": st.one_of(texts, st.none()), "name": st.one_of(texts, st.none(),
+                                                                                                 st.integers()),
+                                        "url": texts, "username": texts, "contact_id": texts, "id": ids}),
+    st.just("not an object"))
+contacts = st.fixed_dictionaries({"id": st.one_of(st.just("6945762d7f52bbef0e0006f2"), ids.filter(
+    lambda value: value is not None)), "updated_at": stamps, "social_profiles": st.one_of(
+    st.lists(profiles, max_size=4).map(lambda found: {"type": "list", "data": found}), st.none(),
+    st.lists(profiles, max_size=2), st.just({"type": "list"}))})
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(contacts, max_size=6))
+def test_written_social_profiles_are_the_general_ways_lines(records):
+    chosen = selections()["social_profiles"]
+    assert written(chosen, records)[0] == general(chosen, records)
+
+
+def test_plain_social_profiles_are_written_directly():
+    chosen = selections()["social_profiles"]
+    plain = {"id": "c1", "updated_at": 1714555800, "social_profiles": {"type": "list", "data": [
+        {"type": "social_profile", "name": "Twitter", "url": "http://twitter.com/a"},
+        {"type": "social_profile", "name": "GitHub"}]}}  # no url: no row
+    twice = {**plain, "social_profiles": {"data": [plain["social_profiles"]["data"][0]] * 2}}
+    odd = [twice, {**plain, "social_profiles": {"data": [{"name": "X", "url": "u", "username": "new"}]}},
+           {**plain, "updated_at": "2024-05-01T09:30:00Z"}, {**plain, "social_profiles": {"data": [
+               {"type": None, "name": "X", "url": "u"}]}}]
+    out, direct = written(chosen, [plain, *odd])
+    assert direct == 1 and out == general(chosen, [plain, *odd])
+    assert out[0] == (b'{"type":"RECORD","stream":"social_profiles","version":3,"record":{"type":"social_profile",'
+                      b'"name":"Twitter","url":"http://twitter.com/a","contact_id":"c1","contact_updated_at":'
+                      b'"2024-05-01T09:30:00.000000Z"},"time_extracted":"2026-12-07T00:00:00.000000Z"}\n')

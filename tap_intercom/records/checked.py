@@ -6,7 +6,7 @@ stream's selected fields become a msgspec Struct type that only accepts values t
 (strict: no bool for int, no int for str, no null where the schema has none; nested objects' declared fields
 likewise, their undeclared keys ignored); `msgspec.convert(record, that type)` checks a whole record in C and
 builds nothing that is kept. A record that passes is copied as it is, and only the fields that always change are
-converted in Python: date-times (epoch seconds to text), numbers sent as integers, typed custom attributes, and
+converted, in one C call (_finish.c, built with the package; else the same steps in generated Python): date-times (epoch seconds to text), numbers sent as integers, typed custom attributes, and
 the string fields this stream sends as integers (Intercom's `owner_id`), learned from the records that failed.
 
 Anything the check refuses goes to the transform's own fast path (and from there, as before, to the slow one), so
@@ -19,6 +19,11 @@ import itertools
 import typing
 
 from tap_intercom.records.timestamps import INLINE_NAMES, INLINE_TEXT, _MS_ABOVE
+
+try:  # the last step in C (_finish.c), built when the package is installed where a C compiler is
+    from tap_intercom.records import _finish
+except ImportError:  # pragma: no cover - the same steps in generated Python
+    _finish = None
 
 msgspec = None  # imported by available(), when a stream first has a wide key set (it costs ~20 ms to import)
 
@@ -52,7 +57,8 @@ class Checker:
         self._deselected = deselected  # (metadata, breadcrumb) -> whether the catalog drops that field
         self._custom = custom  # name of a typed custom attributes field, or None
         self.names = {"ValidationError": msgspec.ValidationError, "CHECK": msgspec.convert, **INLINE_NAMES,
-                      "ON": True, "TEXTS": ()}
+                      "ON": True, "TEXTS": (),
+                      "CUSTOM_DATES": (), "CUSTOM_NUMBERS": ()}
         # name -> "datetime", "number", "text" (a string), ("custom", its type), or a msgspec type
         self.kinds = {}
         for name, schema in schemas.items():
@@ -175,10 +181,24 @@ class Checker:
                  "        CHECK(value, V)",
                  "    except ValidationError:",
                  f"        return MISS{tag}(value, whole)",
-                 "    HITS[0] += 1",
-                 "    out = dict(value)"]
-        lines += [f"    del out[{key!r}]" for key in keys if key not in fields]
+                 "    HITS[0] += 1"]
+        drop = tuple(key for key in keys if key not in fields)
         texts = [key for key in keys if self.kinds.get(key) == "text" and key in fields]
+        kinds = [(key, self.kinds.get(key) if key in fields else None) for key in keys]
+        if _finish is not None:  # the same steps in one call (_finish.c); None: a value to decide the Python way
+            names[f"STEPS{tag}"] = (drop, tuple(key for key, kind in kinds if kind == "datetime"),
+                                    tuple(key for key, kind in kinds if kind == "number"),
+                                    next((key for key, kind in kinds if type(kind) is tuple), None))
+            names["FINISH"] = _finish.finish
+            lines += [f"    drop, dates, numbers, custom = STEPS{tag}",
+                      "    out = FINISH(value, drop, TEXTS, dates, numbers, custom, CUSTOM_DATES, "
+                      "CUSTOM_NUMBERS)",
+                      "    if out is None:",
+                      f"        return FALLBACK{tag}(value, whole)",
+                      "    return out"]
+            return self._compiled(lines, names)
+        lines.append("    out = dict(value)")
+        lines += [f"    del out[{key!r}]" for key in drop]
         if texts:
             names[f"TEXT_FIELDS{tag}"] = frozenset(texts)
             lines += ["    for name in TEXTS:",  # the stream's string fields seen as integers, this key set's only
@@ -186,8 +206,7 @@ class Checker:
                       "            v = value[name]",
                       "            if type(v) is int:",
                       "                out[name] = str(v)"]
-        for key in keys:
-            kind = self.kinds.get(key) if key in fields else None
+        for key, kind in kinds:
             if kind == "datetime":
                 lines += [f"    v = value[{key!r}]",
                           "    if v is not None:",
@@ -217,6 +236,10 @@ class Checker:
                           "        if n is not None:",
                           f"            out[{key!r}] = n"]
         lines.append("    return out")
+        return self._compiled(lines, names)
+
+    @staticmethod
+    def _compiled(lines, names):
         exec("\n".join(lines), names)  # noqa: S102 - source built above from property names via repr()
         convert = names.pop("convert")
         convert.source = "\n".join(lines)

@@ -37,6 +37,12 @@ def epoch_to_rfc3339(seconds):
     return (_DAYS.get(days) or _day(days)) + _MINUTES[second // 60] + _SECONDS[second % 60]
 
 
+try:  # the same text made in C (records/_finish.c), for 0 <= seconds < _MS_ABOVE only
+    from tap_intercom.records._finish import epoch_text
+except ImportError:  # pragma: no cover - not built: the Python one
+    epoch_text = epoch_to_rfc3339
+
+
 def datetime_text(value):
     """singer's date-time text for epoch seconds or milliseconds (numbers or numeric strings) or ISO 8601
     text; None when the value is none of these."""
