@@ -96,9 +96,9 @@ class Link:
                 or not _is(properties.get(stamp_key), "string", "date-time") or not {parent_key, child_key} <= fields:
             return None
         nullable = "null" in _types(properties[stamp_key])
-        opening, between = b"{" + _json(parent_key) + b":", b"," + _json(child_key) + b':"'
-        stamped = b'",' + _json(stamp_key) + b":" if stamp_key in fields else None
-        items = self.items
+        opening, between = b"{" + _json(parent_key) + b":", b"," + _json(child_key) + b":"
+        stamped = b"," + _json(stamp_key) + b":" if stamp_key in fields else None
+        items, dumps = self.items, orjson.dumps
 
         def write(record, fetched, lines, extracted):
             found = items(record, fetched)
@@ -106,15 +106,20 @@ class Link:
                 return 0
             prefix, suffix = encoder.frame(extracted)
             if stamped is not None:
-                text = _stamp(record.get("updated_at"), nullable)
-                if text is None:
-                    return None  # the transform decides (text, milliseconds, a misfit)
-                tail = stamped + text + b"}" + suffix
+                updated = record.get("updated_at")
+                if type(updated) is int and 0 <= updated < _MS_ABOVE:
+                    text = b'"%s"' % epoch_text(updated).encode()
+                else:
+                    text = _stamp(updated, nullable)
+                    if text is None:
+                        return None  # the transform decides (text, milliseconds, a misfit)
+                tail = b"".join((stamped, text, b"}", suffix))
             else:
-                tail = b'"}' + suffix
+                tail = b"}" + suffix
             parent_id = record["id"]
             try:
-                head = prefix + opening + _json(parent_id if type(parent_id) is str else str(parent_id)) + between
+                head = b"".join((prefix, opening, dumps(parent_id if type(parent_id) is str else str(parent_id)),
+                                 between))
             except TypeError:
                 return None
             made, seen = [], set()
@@ -128,7 +133,7 @@ class Link:
                     continue
                 seen.add(child_id)
                 try:
-                    made.append(head + _json(child_id)[1:-1] + tail)
+                    made.append(b"".join((head, dumps(child_id), tail)))
                 except TypeError:  # a lone surrogate: the encoder replaces it, with a warning
                     return None
             lines += made
