@@ -396,7 +396,8 @@ class Engine:
 
         for record, takers, fetched, failures in record_fetches.in_order(pages, plan, self.pool, self.client,
                                                                          endpoints):
-            hear()
+            if endpoints.news:
+                hear()
             if record is PAGE_END:  # `takers` holds the page: a search's page carries the bookmark it makes safe
                 flush()
                 safe = getattr(takers, "safe", None)
@@ -406,11 +407,11 @@ class Engine:
                 lines, counts, owed, dropped = [], collections.Counter(), [], []
                 extracted = epoch_to_rfc3339(int(time.time())).encode()
                 continue
-            record_id = str(record.get("id"))
             for stream_name, reason in failures.items():  # owed now, or held (HELD: owed or dropped once the
                 if reason:  # endpoint is known)
-                    owe(stream_name, record_id, reason)
+                    owe(stream_name, str(record.get("id")), reason)
             if redone and id(record) in redone:
+                record_id = str(record.get("id"))
                 owed += [(stream_name, record_id, None) for stream_name, _ in self.owed_at_start.get(record_id, ())
                          if stream_name in names and stream_name not in failures and stream_name not in dead]
             else:

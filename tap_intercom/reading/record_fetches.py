@@ -44,7 +44,7 @@ class Endpoints:
         self._held = {}  # name -> [(stream, record id, reason, error)]
         self._users = {}  # name -> streams that asked for it
         self._told = set()  # (stream, name) whose closing the engine has heard of
-        self._news = []
+        self.news = []  # what the engine has not taken yet (take): it looks before asking, record by record
 
     def admit(self, work):
         """(the fetches still worth making, {stream: HELD or reason to owe}): a closed endpoint is not asked."""
@@ -73,7 +73,7 @@ class Endpoints:
         if error is None:
             if name not in self.served:
                 self.served.add(name)
-                self._news += [("owe", s, r, reason) for s, r, reason, _ in self._held.pop(name, ())]
+                self.news += [("owe", s, r, reason) for s, r, reason, _ in self._held.pop(name, ())]
             return None
         reason = f"{name}: {error}"
         if name in self.served:
@@ -96,7 +96,7 @@ class Endpoints:
             self._decide(name)
 
     def take(self):
-        news, self._news = self._news, []
+        news, self.news = self.news, []
         return news
 
     def _decide(self, name):
@@ -114,7 +114,7 @@ class Endpoints:
         self.closed[name] = (kind, detail)
         held = self._held.pop(name, [])
         if kind == "failed":  # completing streams owe what their records miss; child streams stop instead
-            self._news += [("owe", s, r, reason) for s, r, reason, _ in held if s in self.completing]
+            self.news += [("owe", s, r, reason) for s, r, reason, _ in held if s in self.completing]
         self._tell(name, sorted(self._users.get(name, ())))
 
     def _tell(self, name, streams):
@@ -125,11 +125,11 @@ class Endpoints:
         kind, detail = self.closed[name]
         children = [stream for stream in streams if stream not in self.completing]
         if children:
-            self._news.append(("skip" if kind == "refused" else "fail", children, detail))
+            self.news.append(("skip" if kind == "refused" else "fail", children, detail))
         if kind == "refused" and any(stream in self.completing for stream in streams) and \
                 ("partial", name) not in self._told:  # one warning for all of them
             self._told.add(("partial", name))
-            self._news.append(("partial", sorted(self.completing), f"{detail}; their {name} keep the items their "
+            self.news.append(("partial", sorted(self.completing), f"{detail}; their {name} keep the items their "
                                                                    "records embed (has_more stays true)"))
 
 

@@ -167,6 +167,7 @@ error:
 }
 
 static PyObject *finish(PyObject *module, PyObject *const *args, Py_ssize_t count) {
+    (void)module;
     if (count != 8) {
         PyErr_SetString(PyExc_TypeError, "finish takes 8 arguments");
         return NULL;
@@ -293,6 +294,7 @@ error:
 }
 
 static PyObject *epoch_text(PyObject *module, PyObject *value) {
+    (void)module;
     PyObject *text = date_text(value);
     if (text == NULL && !PyErr_Occurred()) {
         PyErr_SetString(PyExc_ValueError, "epoch_text: an int from 0 to 1e11 expected");
@@ -308,7 +310,7 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_finish", NULL, -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_finish", NULL, -1, methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__finish(void) {
     return PyModule_Create(&module);
