@@ -151,7 +151,7 @@ def fetch_contact_list(path, name, client, contact_id):
 
 
 def contact_rows(contact, lists):
-    for name, items in (lists or {}).items():
+    for name, items in (lists.items() if lists else ()):
         if items is not None:  # the complete list, in the embedded items' form; embedded items kept as sent
             embedded = {str(item.get("id")): item for item in contact[name].get("data") or () if isinstance(item, dict)}
             contact[name]["data"] = [embedded.get(str(item.get("id"))) or {

@@ -6,8 +6,9 @@ stream's selected fields become a msgspec Struct type that only accepts values t
 (strict: no bool for int, no int for str, no null where the schema has none; nested objects' declared fields
 likewise, their undeclared keys ignored); `msgspec.convert(record, that type)` checks a whole record in C and
 builds nothing that is kept. A record that passes is copied as it is, and only the fields that always change are
-converted, in one C call (_finish.c, built with the package; else the same steps in generated Python): date-times (epoch seconds to text), numbers sent as integers, typed custom attributes, and
-the string fields this stream sends as integers (Intercom's `owner_id`), learned from the records that failed.
+converted, in one C call (_finish.c, built with the package; else the same steps in generated Python): date-times
+(epoch seconds to text), numbers sent as integers, typed custom attributes, and the string fields this stream sends
+as integers (Intercom's `owner_id`), learned from the records that failed.
 
 Anything the check refuses goes to the transform's own fast path (and from there, as before, to the slow one), so
 the output is the same either way: tests/test_checked.py holds them equal on every schema. A schema the check

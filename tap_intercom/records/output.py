@@ -30,6 +30,9 @@ def dumps(value):
 
 
 _dumps = orjson.dumps if orjson is not None else dumps  # a record's body: orjson, or dumps when it cannot
+# A record's body where a caller frames it itself (widening.StreamShape.emit): orjson, whose TypeError sends the
+# record to RecordLines.line and its fallbacks; None without orjson (line then does it all).
+BODY = orjson.dumps if orjson is not None else None
 
 
 def loads(data):

@@ -16,7 +16,7 @@ SCHEMA line goes into the same batch as the record, just before it, and the sing
 import copy
 import logging
 
-from tap_intercom.records.output import schema_message
+from tap_intercom.records.output import BODY, schema_message
 from tap_intercom.records.transform import RecordMismatch, Slow
 
 LOGGER = logging.getLogger("tap_intercom")
@@ -81,12 +81,14 @@ class StreamShape:
         (transform.RecordMismatch) is left out, the others go on."""
         errors = ()
         keysets, line, bodies = self._keysets, encoder.line, self.bodies
+        prefix, suffix = encoder.frame(extracted)  # a line framed here: no call of line() a record
+        encode, join = BODY if bodies is None else None, b"".join
         for row in rows:
             if bodies is not None:
                 made = bodies.get(id(row))
                 # made by a twin widened alike: its keys widen this stream no more than they did the twin
                 if made is not None and made[0] is row and made[2] == self.widening:
-                    lines.append(encoder.framed(made[1], extracted))
+                    lines.append(join((prefix, made[1], suffix)))
                     continue
                 warned = self.transform.warnings
             keys = tuple(row)
@@ -107,7 +109,12 @@ class StreamShape:
             except RecordMismatch as exc:
                 errors = [*errors, exc]
                 continue
-            if bodies is None:
+            if encode is not None:
+                try:
+                    lines.append(join((prefix, encode(record), suffix)))
+                except TypeError:  # orjson cannot: the encoder's fallbacks
+                    lines.append(line(record, extracted))
+            elif bodies is None:
                 lines.append(line(record, extracted))
             else:
                 made, body = encoder.shareable(record, extracted)
